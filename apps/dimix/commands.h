@@ -1,0 +1,16 @@
+/* The dimix CLI: one function per subcommand (apps/dimix/cmd_*.c), listed in main.c. */
+#ifndef DMX_APP_COMMANDS_H
+#define DMX_APP_COMMANDS_H
+
+typedef struct dmx_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand; returns the exit code */
+} dmx_command;
+
+int dmx_cmd_devices(int argc, char **argv);
+
+/* Prints "dimix <cmd>: <message>" and the library's last error to stderr; returns 1. */
+int dmx_app_fail(const char *cmd, const char *what);
+
+#endif

@@ -1,0 +1,281 @@
+/* The per-step context: a device arena for activations, a host arena for tensor structs, and
+ * the tape. The device arena grows by chunks during the first step; at reset, chunks are merged
+ * into one block so later steps allocate nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd/autograd.h"
+#include "core/error.h"
+#include "device/backend.h"
+
+#define DMX_ARENA_ALIGN 256           /* bytes: Vulkan's largest minStorageBufferOffsetAlignment */
+#define DMX_ARENA_FIRST_CHUNK (16u << 20)
+#define DMX_ARENA_MAX_CHUNKS 64
+#define DMX_HOST_BLOCK (256u << 10)
+
+typedef struct arena_chunk {
+    dmx_buffer *buf;
+    size_t cap, used;
+} arena_chunk;
+
+typedef struct host_block {
+    struct host_block *next;
+    size_t cap, used;
+    unsigned char data[];
+} host_block;
+
+struct dmx_ctx {
+    dmx_device *dev;
+    bool grad_enabled, training;
+    uint64_t seed;
+    uint32_t rng_offset;
+    arena_chunk chunks[DMX_ARENA_MAX_CHUNKS];
+    int n_chunks;
+    size_t in_use, peak;
+    host_block *host;
+    dmx_tape_entry *tape;
+    size_t tape_len, tape_cap;
+};
+
+dmx_status dmx_ctx_create(dmx_device *dev, dmx_ctx **out)
+{
+    if (!dev || !out)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_create: NULL device or out");
+    dmx_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_ctx_create: out of host memory");
+    ctx->dev = dev;
+    ctx->grad_enabled = true;
+    ctx->training = true;
+    *out = ctx;
+    return DMX_OK;
+}
+
+static void free_host_blocks(host_block *b)
+{
+    while (b) {
+        host_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+void dmx_ctx_destroy(dmx_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    for (int i = 0; i < ctx->n_chunks; i++)
+        dmx_buffer_free(ctx->chunks[i].buf);
+    free_host_blocks(ctx->host);
+    free(ctx->tape);
+    free(ctx);
+}
+
+dmx_device *dmx_ctx_device(const dmx_ctx *ctx) { return ctx ? ctx->dev : NULL; }
+void dmx_ctx_set_grad(dmx_ctx *ctx, bool enabled) { ctx->grad_enabled = enabled; }
+bool dmx_ctx_grad_enabled(const dmx_ctx *ctx) { return ctx->grad_enabled; }
+void dmx_ctx_set_training(dmx_ctx *ctx, bool training) { ctx->training = training; }
+bool dmx_ctx_training(const dmx_ctx *ctx) { return ctx->training; }
+size_t dmx_ctx_peak_bytes(const dmx_ctx *ctx) { return ctx->peak; }
+
+void dmx_ctx_set_seed(dmx_ctx *ctx, uint64_t seed)
+{
+    ctx->seed = seed;
+    ctx->rng_offset = 0;
+}
+
+uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed)
+{
+    uint32_t start = ctx->rng_offset;
+    ctx->rng_offset += n;
+    *seed = ctx->seed;
+    return start;
+}
+
+dmx_status dmx_ctx_reset(dmx_ctx *ctx)
+{
+    if (!ctx)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
+    ctx->tape_len = 0;
+    ctx->rng_offset = 0;
+    /* Keep the first host block, drop the rest. */
+    if (ctx->host) {
+        free_host_blocks(ctx->host->next);
+        ctx->host->next = NULL;
+        ctx->host->used = 0;
+    }
+    ctx->in_use = 0;
+    if (ctx->n_chunks > 1) {
+        /* Merge: one block as large as this step needed, if the device allows it. */
+        size_t total = 0;
+        for (int i = 0; i < ctx->n_chunks; i++)
+            total += ctx->chunks[i].cap;
+        uint64_t max_alloc = ctx->dev->info.max_alloc_bytes;
+        if (!max_alloc || total <= max_alloc) {
+            for (int i = 0; i < ctx->n_chunks; i++)
+                dmx_buffer_free(ctx->chunks[i].buf);
+            ctx->n_chunks = 0;
+            dmx_buffer *buf = NULL;
+            DMX_TRY(dmx_buffer_alloc(ctx->dev, total, &buf));
+            ctx->chunks[0] = (arena_chunk){buf, total, 0};
+            ctx->n_chunks = 1;
+        }
+    }
+    for (int i = 0; i < ctx->n_chunks; i++)
+        ctx->chunks[i].used = 0;
+    return DMX_OK;
+}
+
+dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *offset)
+{
+    size_t bytes = elems * 4;
+    size_t need = (bytes + DMX_ARENA_ALIGN - 1) & ~(size_t)(DMX_ARENA_ALIGN - 1);
+    if (need == 0)
+        need = DMX_ARENA_ALIGN;
+    for (int i = 0; i < ctx->n_chunks; i++) {
+        arena_chunk *c = &ctx->chunks[i];
+        if (c->cap - c->used >= need) {
+            *buf = c->buf;
+            *offset = c->used / 4;
+            c->used += need;
+            ctx->in_use += need;
+            ctx->peak = ctx->in_use > ctx->peak ? ctx->in_use : ctx->peak;
+            return DMX_OK;
+        }
+    }
+    if (ctx->n_chunks == DMX_ARENA_MAX_CHUNKS)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "activation arena: more than %d chunks in one step",
+                        DMX_ARENA_MAX_CHUNKS);
+    size_t cap = ctx->n_chunks ? ctx->chunks[ctx->n_chunks - 1].cap * 2 : DMX_ARENA_FIRST_CHUNK;
+    uint64_t max_alloc = ctx->dev->info.max_alloc_bytes;
+    if (max_alloc && cap > max_alloc)
+        cap = (size_t)max_alloc & ~(size_t)(DMX_ARENA_ALIGN - 1);
+    if (cap < need)
+        cap = need;
+    dmx_buffer *b = NULL;
+    dmx_status s = dmx_buffer_alloc(ctx->dev, cap, &b);
+    if (s != DMX_OK)
+        return dmx_fail_context(s, "activation arena (%zu bytes in use, %zu more needed): ",
+                                ctx->in_use, need);
+    ctx->chunks[ctx->n_chunks++] = (arena_chunk){b, cap, 0};
+    return dmx_ctx_alloc(ctx, elems, buf, offset);
+}
+
+void *dmx_ctx_host_alloc(dmx_ctx *ctx, size_t bytes)
+{
+    bytes = (bytes + 15) & ~(size_t)15;
+    host_block *b = ctx->host;
+    /* Blocks form a stack: the newest is first. */
+    if (!b || b->cap - b->used < bytes) {
+        size_t cap = bytes > DMX_HOST_BLOCK ? bytes : DMX_HOST_BLOCK;
+        host_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->cap = cap;
+        nb->used = 0;
+        nb->next = b;
+        ctx->host = b = nb;
+    }
+    void *p = b->data + b->used;
+    b->used += bytes;
+    memset(p, 0, bytes);
+    return p;
+}
+
+/* ---- tape ---- */
+
+dmx_status dmx_tape_record(dmx_ctx *ctx, const char *op, dmx_backward_fn backward,
+                           dmx_tensor *const *tensors, int n_tensors, const void *params,
+                           size_t params_size)
+{
+    if (n_tensors > DMX_TAPE_TENSORS || params_size > DMX_TAPE_PARAMS_BYTES)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%s: tape entry too large", op);
+    if (ctx->tape_len == ctx->tape_cap) {
+        size_t cap = ctx->tape_cap ? ctx->tape_cap * 2 : 256;
+        dmx_tape_entry *t = realloc(ctx->tape, cap * sizeof *t);
+        if (!t)
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: tape: out of host memory", op);
+        ctx->tape = t;
+        ctx->tape_cap = cap;
+    }
+    dmx_tape_entry *e = &ctx->tape[ctx->tape_len++];
+    memset(e, 0, sizeof *e);
+    e->backward = backward;
+    e->op = op;
+    for (int i = 0; i < n_tensors; i++)
+        e->t[i] = tensors[i];
+    if (params_size)
+        memcpy(e->params.bytes, params, params_size);
+    return DMX_OK;
+}
+
+bool dmx_requires_grad(const dmx_ctx *ctx, const dmx_tensor *t)
+{
+    return ctx->grad_enabled && t && (t->flags & DMX_TENSOR_REQUIRES_GRAD);
+}
+
+dmx_status dmx_grad_of(dmx_ctx *ctx, dmx_tensor *t, dmx_tensor **g, int *accumulate)
+{
+    *g = NULL;
+    *accumulate = 1;
+    if (!t || !(t->flags & DMX_TENSOR_REQUIRES_GRAD))
+        return DMX_OK;
+    if (t->grad) {
+        *g = t->grad;
+        return DMX_OK;
+    }
+    if (t->flags & DMX_TENSOR_PARAM)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "parameter %s has no gradient buffer",
+                        t->name ? t->name : "?");
+    dmx_tensor *gt = dmx_ctx_host_alloc(ctx, sizeof *gt);
+    if (!gt)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "gradient of %s: out of host memory", t->name);
+    *gt = *t;
+    gt->flags = 0;
+    gt->grad = NULL;
+    gt->name = "grad";
+    DMX_TRY(dmx_ctx_alloc(ctx, (size_t)dmx_tensor_numel(t), &gt->buf, &gt->offset));
+    t->grad = gt;
+    *g = gt;
+    *accumulate = 0;
+    return DMX_OK;
+}
+
+dmx_status dmx_grad_of_zeroed(dmx_ctx *ctx, dmx_tensor *t, dmx_tensor **g)
+{
+    int acc = 1;
+    DMX_TRY(dmx_grad_of(ctx, t, g, &acc));
+    if (*g && !acc)
+        DMX_TRY(dmx_buffer_fill((*g)->buf, (*g)->offset * 4, dmx_tensor_bytes(*g), 0));
+    return DMX_OK;
+}
+
+dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
+{
+    if (!ctx || !loss)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_backward: NULL context or loss");
+    if (dmx_tensor_numel(loss) != 1) {
+        char s[64];
+        return dmx_fail(DMX_ERR_SHAPE, "dmx_backward: loss %s must have one element, has shape %s",
+                        loss->name ? loss->name : "", dmx_shape_str(loss, s, sizeof s));
+    }
+    if (!(loss->flags & DMX_TENSOR_REQUIRES_GRAD))
+        return dmx_fail(DMX_ERR_INVALID_ARG,
+                        "dmx_backward: loss does not depend on any parameter that needs a "
+                        "gradient (was gradient recording off?)");
+    dmx_tensor *g = NULL;
+    int acc = 0;
+    DMX_TRY(dmx_grad_of(ctx, loss, &g, &acc));
+    float one = 1.0f;
+    uint32_t bits;
+    memcpy(&bits, &one, 4);
+    DMX_TRY(dmx_buffer_fill(g->buf, g->offset * 4, 4, bits));
+    for (size_t i = ctx->tape_len; i-- > 0;) {
+        const dmx_tape_entry *e = &ctx->tape[i];
+        dmx_status s = e->backward(ctx, e);
+        if (s != DMX_OK)
+            return dmx_fail_context(s, "backward of %s: ", e->op);
+    }
+    return DMX_OK;
+}

@@ -1,0 +1,18 @@
+/* The CPU reference: one function per device operator (host/ops/ops.def), plain C with
+ * OpenMP over independent outputs. Each output element is computed by one thread in a fixed
+ * order, so results are bitwise repeatable whatever the thread count. */
+#ifndef DMX_CPU_KERNELS_H
+#define DMX_CPU_KERNELS_H
+
+#include "device/backend.h"
+
+/* Host pointer of argument i (NULL for an absent optional argument). */
+float *dmx_cpu_f32(const dmx_op_call *call, int i);
+int32_t *dmx_cpu_i32(const dmx_op_call *call, int i);
+
+#define DMX_OP(id, name, n_in, n_out, opt, ptype) \
+    dmx_status dmx_cpu_##name(dmx_device *dev, const dmx_op_call *call);
+#include "ops/ops.def"
+#undef DMX_OP
+
+#endif

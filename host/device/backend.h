@@ -1,0 +1,53 @@
+/* The backend interface: a table of function pointers per backend (ggml's design, reduced).
+ * A backend enumerates its devices, manages buffers, and implements every device operator
+ * through `ops`, a table of DMX_OP_COUNT entries (host/ops/ops.def). */
+#ifndef DMX_DEVICE_BACKEND_H
+#define DMX_DEVICE_BACKEND_H
+
+#include <stdbool.h>
+
+#include "dimix/device.h"
+#include "ops/op_table.h"
+
+typedef dmx_status (*dmx_op_fn)(dmx_device *dev, const dmx_op_call *call);
+
+typedef struct dmx_backend {
+    const char *name; /* "cpu", "opencl", "vulkan" */
+    dmx_backend_kind kind;
+    /* Finds the backend's devices. A missing driver is not an error: it yields 0 devices and
+     * a reason the registry can print (`why_none`). Called once. */
+    dmx_status (*init)(void);
+    int (*device_count)(void);
+    const char *(*why_none)(void);
+    dmx_status (*device_info)(int index, dmx_device_info *out);
+    dmx_status (*device_open)(dmx_device *dev);   /* dev->index set; fills dev->impl */
+    void (*device_close)(dmx_device *dev);
+    dmx_status (*buffer_alloc)(dmx_buffer *buf);  /* buf->dev, buf->size set; fills buf->impl */
+    void (*buffer_free)(dmx_buffer *buf);
+    dmx_status (*buffer_write)(dmx_buffer *buf, size_t offset, const void *src, size_t bytes);
+    dmx_status (*buffer_read)(dmx_buffer *buf, size_t offset, void *dst, size_t bytes);
+    dmx_status (*buffer_copy)(dmx_buffer *src, size_t src_offset, dmx_buffer *dst,
+                              size_t dst_offset, size_t bytes);
+    dmx_status (*sync)(dmx_device *dev);
+    /* NULL: every op in `ops` accepts every valid call. */
+    bool (*supports)(dmx_device *dev, const dmx_op_call *call);
+    const dmx_op_fn *ops; /* DMX_OP_COUNT entries; NULL entry = op missing */
+} dmx_backend;
+
+struct dmx_device {
+    const dmx_backend *backend;
+    int index; /* within the backend */
+    dmx_device_info info;
+    void *impl;
+};
+
+struct dmx_buffer {
+    dmx_device *dev;
+    size_t size;
+    void *impl;
+};
+
+/* Every compiled-in backend, CPU first; NULL-terminated. */
+extern const dmx_backend *const dmx_backends[];
+
+#endif

@@ -1,0 +1,317 @@
+/* The device registry: every device of every compiled-in backend, named "cpu", "opencl:N",
+ * "vulkan:N"; opening by name; and the buffer front door. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "device/backend.h"
+
+extern const dmx_backend dmx_cpu_backend;
+#ifdef DMX_HAVE_OPENCL
+extern const dmx_backend dmx_opencl_backend;
+#endif
+#ifdef DMX_HAVE_VULKAN
+extern const dmx_backend dmx_vulkan_backend;
+#endif
+
+const dmx_backend *const dmx_backends[] = {
+    &dmx_cpu_backend,
+#ifdef DMX_HAVE_OPENCL
+    &dmx_opencl_backend,
+#endif
+#ifdef DMX_HAVE_VULKAN
+    &dmx_vulkan_backend,
+#endif
+    NULL,
+};
+
+#define DMX_MAX_BACKENDS 4
+
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+static int backend_ready[DMX_MAX_BACKENDS];
+static char backend_init_error[DMX_MAX_BACKENDS][512];
+
+static void registry_init(void)
+{
+    for (int b = 0; dmx_backends[b]; b++) {
+        dmx_status s = dmx_backends[b]->init();
+        backend_ready[b] = s == DMX_OK;
+        if (s != DMX_OK)
+            snprintf(backend_init_error[b], sizeof backend_init_error[b], "%s", dmx_last_error());
+    }
+    dmx_clear_error();
+}
+
+static int backend_device_count(int b)
+{
+    return backend_ready[b] ? dmx_backends[b]->device_count() : 0;
+}
+
+int dmx_device_count(void)
+{
+    pthread_once(&registry_once, registry_init);
+    int n = 0;
+    for (int b = 0; dmx_backends[b]; b++)
+        n += backend_device_count(b);
+    return n;
+}
+
+/* Maps a global index to (backend, index within it). */
+static int locate(int index, int *local)
+{
+    pthread_once(&registry_once, registry_init);
+    for (int b = 0; dmx_backends[b]; b++) {
+        int n = backend_device_count(b);
+        if (index < n) {
+            *local = index;
+            return b;
+        }
+        index -= n;
+    }
+    return -1;
+}
+
+dmx_status dmx_device_get_info(int index, dmx_device_info *out)
+{
+    int local = 0;
+    int b = index >= 0 ? locate(index, &local) : -1;
+    if (b < 0 || !out)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "device index %d out of range [0, %d)", index,
+                        dmx_device_count());
+    memset(out, 0, sizeof *out);
+    DMX_TRY(dmx_backends[b]->device_info(local, out));
+    if (dmx_backends[b]->kind == DMX_BACKEND_CPU)
+        snprintf(out->name, sizeof out->name, "cpu");
+    else
+        snprintf(out->name, sizeof out->name, "%s:%d", dmx_backends[b]->name, local);
+    out->backend = dmx_backends[b]->kind;
+    return DMX_OK;
+}
+
+const char *dmx_backend_name(dmx_backend_kind kind)
+{
+    switch (kind) {
+    case DMX_BACKEND_CPU: return "cpu";
+    case DMX_BACKEND_OPENCL: return "opencl";
+    case DMX_BACKEND_VULKAN: return "vulkan";
+    }
+    return "unknown";
+}
+
+const char *dmx_device_type_name(dmx_device_type type)
+{
+    switch (type) {
+    case DMX_DEVICE_CPU: return "cpu";
+    case DMX_DEVICE_GPU: return "gpu";
+    case DMX_DEVICE_IGPU: return "igpu";
+    case DMX_DEVICE_OTHER: return "other";
+    }
+    return "unknown";
+}
+
+/* Lists what exists, for "unknown device" messages. */
+static void describe_devices(char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    int n = dmx_device_count();
+    for (int i = 0; i < n && len < cap; i++) {
+        dmx_device_info info;
+        if (dmx_device_get_info(i, &info) == DMX_OK)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? ", " : "", info.name);
+    }
+    for (int b = 0; dmx_backends[b] && len < cap; b++)
+        if (!backend_ready[b] || backend_device_count(b) == 0)
+            len += (size_t)snprintf(out + len, cap - len, "; %s: none (%s)", dmx_backends[b]->name,
+                                    backend_ready[b] ? dmx_backends[b]->why_none()
+                                                     : backend_init_error[b]);
+}
+
+/* Resolves "auto": the first GPU (discrete before integrated), else the CPU reference. */
+static int resolve_auto(void)
+{
+    int n = dmx_device_count(), igpu = -1;
+    for (int i = 0; i < n; i++) {
+        dmx_device_info info;
+        if (dmx_device_get_info(i, &info) != DMX_OK)
+            continue;
+        if (info.type == DMX_DEVICE_GPU)
+            return i;
+        if (info.type == DMX_DEVICE_IGPU && igpu < 0)
+            igpu = i;
+    }
+    return igpu >= 0 ? igpu : 0;
+}
+
+static int resolve_name(const char *name)
+{
+    if (strcmp(name, "auto") == 0)
+        return resolve_auto();
+    int n = dmx_device_count();
+    for (int i = 0; i < n; i++) {
+        dmx_device_info info;
+        if (dmx_device_get_info(i, &info) == DMX_OK && strcmp(info.name, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+dmx_status dmx_device_open(const char *name, dmx_device **out)
+{
+    if (!out)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_device_open: out is NULL");
+    *out = NULL;
+    if (!name || !*name)
+        name = getenv("DIMIX_DEVICE");
+    if (!name || !*name)
+        name = "auto";
+    int index = resolve_name(name);
+    if (index < 0) {
+        char list[1024];
+        describe_devices(list, sizeof list);
+        return dmx_fail(DMX_ERR_NOT_FOUND,
+                        "unknown device '%s' (names are cpu, opencl:N, vulkan:N, auto); "
+                        "present: %s", name, list);
+    }
+    int local = 0;
+    int b = locate(index, &local);
+    dmx_device *dev = calloc(1, sizeof *dev);
+    if (!dev)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_device_open: out of host memory");
+    dev->backend = dmx_backends[b];
+    dev->index = local;
+    dmx_status s = dmx_device_get_info(index, &dev->info);
+    if (s == DMX_OK)
+        s = dev->backend->device_open(dev);
+    if (s != DMX_OK) {
+        free(dev);
+        return dmx_fail_context(s, "opening device %s: ", name);
+    }
+    *out = dev;
+    return DMX_OK;
+}
+
+void dmx_device_close(dmx_device *dev)
+{
+    if (!dev)
+        return;
+    dev->backend->device_close(dev);
+    free(dev);
+}
+
+const dmx_device_info *dmx_device_info_of(const dmx_device *dev) { return dev ? &dev->info : NULL; }
+
+dmx_status dmx_device_sync(dmx_device *dev)
+{
+    if (!dev)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_device_sync: device is NULL");
+    dmx_status s = dev->backend->sync(dev);
+    return s == DMX_OK ? s : dmx_fail_context(s, "%s: ", dev->info.name);
+}
+
+/* ---- buffers ---- */
+
+dmx_status dmx_buffer_alloc(dmx_device *dev, size_t bytes, dmx_buffer **out)
+{
+    if (!dev || !out)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_alloc: NULL device or out");
+    *out = NULL;
+    if (bytes == 0)
+        bytes = 4; /* a zero-size tensor still gets a valid handle */
+    if (dev->info.max_alloc_bytes && bytes > dev->info.max_alloc_bytes)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY,
+                        "%s: buffer of %zu bytes exceeds the device's largest allocation "
+                        "(%llu bytes)", dev->info.name, bytes,
+                        (unsigned long long)dev->info.max_alloc_bytes);
+    dmx_buffer *buf = calloc(1, sizeof *buf);
+    if (!buf)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_buffer_alloc: out of host memory");
+    buf->dev = dev;
+    buf->size = bytes;
+    dmx_status s = dev->backend->buffer_alloc(buf);
+    if (s != DMX_OK) {
+        free(buf);
+        return dmx_fail_context(s, "%s: allocating %zu bytes: ", dev->info.name, bytes);
+    }
+    *out = buf;
+    return DMX_OK;
+}
+
+void dmx_buffer_free(dmx_buffer *buf)
+{
+    if (!buf)
+        return;
+    buf->dev->backend->buffer_free(buf);
+    free(buf);
+}
+
+size_t dmx_buffer_size(const dmx_buffer *buf) { return buf ? buf->size : 0; }
+
+dmx_device *dmx_buffer_device(const dmx_buffer *buf) { return buf ? buf->dev : NULL; }
+
+static dmx_status check_range(const char *what, const dmx_buffer *buf, size_t offset, size_t bytes)
+{
+    if (!buf)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%s: buffer is NULL", what);
+    if (offset > buf->size || bytes > buf->size - offset)
+        return dmx_fail(DMX_ERR_INVALID_ARG,
+                        "%s: range [%zu, %zu) outside the buffer of %zu bytes on %s", what, offset,
+                        offset + bytes, buf->size, buf->dev->info.name);
+    return DMX_OK;
+}
+
+dmx_status dmx_buffer_write(dmx_buffer *buf, size_t offset, const void *src, size_t bytes)
+{
+    DMX_TRY(check_range("dmx_buffer_write", buf, offset, bytes));
+    if (bytes == 0)
+        return DMX_OK;
+    if (!src)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_write: source is NULL");
+    dmx_status s = buf->dev->backend->buffer_write(buf, offset, src, bytes);
+    return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer write: ", buf->dev->info.name);
+}
+
+dmx_status dmx_buffer_read(dmx_buffer *buf, size_t offset, void *dst, size_t bytes)
+{
+    DMX_TRY(check_range("dmx_buffer_read", buf, offset, bytes));
+    if (bytes == 0)
+        return DMX_OK;
+    if (!dst)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_read: destination is NULL");
+    dmx_status s = buf->dev->backend->buffer_read(buf, offset, dst, bytes);
+    return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer read: ", buf->dev->info.name);
+}
+
+dmx_status dmx_buffer_copy(dmx_buffer *src, size_t src_offset, dmx_buffer *dst, size_t dst_offset,
+                           size_t bytes)
+{
+    DMX_TRY(check_range("dmx_buffer_copy (source)", src, src_offset, bytes));
+    DMX_TRY(check_range("dmx_buffer_copy (destination)", dst, dst_offset, bytes));
+    if (src->dev != dst->dev)
+        return dmx_fail(DMX_ERR_INVALID_ARG,
+                        "dmx_buffer_copy: buffers on different devices (%s, %s); read to the host "
+                        "and write instead", src->dev->info.name, dst->dev->info.name);
+    if (bytes == 0)
+        return DMX_OK;
+    dmx_status s = src->dev->backend->buffer_copy(src, src_offset, dst, dst_offset, bytes);
+    return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer copy: ", src->dev->info.name);
+}
+
+dmx_status dmx_buffer_fill(dmx_buffer *buf, size_t offset, size_t bytes, uint32_t pattern)
+{
+    DMX_TRY(check_range("dmx_buffer_fill", buf, offset, bytes));
+    if (offset % 4 || bytes % 4)
+        return dmx_fail(DMX_ERR_INVALID_ARG,
+                        "dmx_buffer_fill: offset %zu and size %zu must be multiples of 4", offset,
+                        bytes);
+    if (bytes / 4 > INT32_MAX)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_fill: %zu bytes is too many", bytes);
+    if (bytes == 0)
+        return DMX_OK;
+    dmx_p_fill p = {.n = (int32_t)(bytes / 4), .bits = pattern};
+    dmx_op_call call = {.op = DMX_OP_FILL, .params = &p};
+    call.args[0] = (dmx_arg){buf, offset / 4, bytes / 4};
+    return dmx_op_run(buf->dev, &call);
+}

@@ -1,0 +1,15 @@
+/* dimix: dimension-mixer networks on a CPU reference, OpenCL and Vulkan.
+ * One include for the whole public API. */
+#ifndef DIMIX_H
+#define DIMIX_H
+
+#include "dimix/status.h"
+#include "dimix/device.h"
+#include "dimix/tensor.h"
+#include "dimix/ops.h"
+
+#define DIMIX_VERSION_MAJOR 0
+#define DIMIX_VERSION_MINOR 1
+#define DIMIX_VERSION_PATCH 0
+
+#endif
