@@ -1,6 +1,7 @@
 /* The device registry: every device of every compiled-in backend, named "cpu", "opencl:N",
  * "vulkan:N"; opening by name; and the buffer front door. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,17 @@ static void describe_devices(char *out, size_t cap)
                                                      : backend_init_error[b]);
 }
 
+/* Whether `name` ("opencl:0") names a backend built into this library. */
+static bool backend_compiled(const char *name)
+{
+    for (int b = 0; dmx_backends[b]; b++) {
+        size_t n = strlen(dmx_backends[b]->name);
+        if (strncmp(name, dmx_backends[b]->name, n) == 0 && (name[n] == ':' || name[n] == '\0'))
+            return true;
+    }
+    return strcmp(name, "auto") == 0 || strchr(name, ':') == NULL;
+}
+
 /* Resolves "auto": the first GPU (discrete before integrated), else the CPU reference. */
 static int resolve_auto(void)
 {
@@ -168,6 +180,10 @@ dmx_status dmx_device_open(const char *name, dmx_device **out)
     if (!name || !*name)
         name = "auto";
     int index = resolve_name(name);
+    if (index < 0 && !backend_compiled(name))
+        return dmx_fail(DMX_ERR_NOT_FOUND,
+                        "device '%s': this dimix was built without that backend (its driver "
+                        "headers or libraries were missing at configure time)", name);
     if (index < 0) {
         char list[1024];
         describe_devices(list, sizeof list);
