@@ -130,15 +130,20 @@ static void describe_devices(char *out, size_t cap)
                                                      : backend_init_error[b]);
 }
 
-/* Whether `name` ("opencl:0") names a backend built into this library. */
-static bool backend_compiled(const char *name)
+/* Whether `name` ("opencl:0") names a backend dimix knows but this build lacks. */
+static bool backend_missing(const char *name)
 {
-    for (int b = 0; dmx_backends[b]; b++) {
-        size_t n = strlen(dmx_backends[b]->name);
-        if (strncmp(name, dmx_backends[b]->name, n) == 0 && (name[n] == ':' || name[n] == '\0'))
-            return true;
+    static const char *const known[] = {"opencl", "vulkan"};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        size_t n = strlen(known[k]);
+        if (strncmp(name, known[k], n) != 0 || name[n] != ':')
+            continue;
+        for (int b = 0; dmx_backends[b]; b++)
+            if (strcmp(dmx_backends[b]->name, known[k]) == 0)
+                return false;
+        return true;
     }
-    return strcmp(name, "auto") == 0 || strchr(name, ':') == NULL;
+    return false;
 }
 
 /* Resolves "auto": the first GPU (discrete before integrated), else the CPU reference. */
@@ -180,7 +185,7 @@ dmx_status dmx_device_open(const char *name, dmx_device **out)
     if (!name || !*name)
         name = "auto";
     int index = resolve_name(name);
-    if (index < 0 && !backend_compiled(name))
+    if (index < 0 && backend_missing(name))
         return dmx_fail(DMX_ERR_NOT_FOUND,
                         "device '%s': this dimix was built without that backend (its driver "
                         "headers or libraries were missing at configure time)", name);
