@@ -100,6 +100,17 @@ typedef struct dmx_parity_cases {
     int count, cap;
 } dmx_parity_cases;
 
+/* Runs case `c` once on `dev` with OUT arguments pre-filled with `out_fill` (bit pattern) and
+ * returns the whole argument buffer, guards included, in *image (caller frees). */
+dmx_status dmx_parity_run_case(dmx_device *dev, const dmx_parity_case *c, uint32_t out_fill,
+                               uint32_t **image, size_t *words);
+
+/* Checks a device's image of case `c` against the reference image: guards, untouched inputs,
+ * outputs within the class tolerance. Updates `cell` (may be NULL); returns the number of
+ * problems found (printed to `log` when not NULL). */
+int dmx_parity_check(const dmx_parity_case *c, const uint32_t *ref_image, const uint32_t *image,
+                     FILE *log, const char *device, dmx_parity_cell *cell);
+
 /* Builds every case of every op (deterministic). */
 dmx_status dmx_parity_build_cases(dmx_parity_cases *cases);
 void dmx_parity_free_cases(dmx_parity_cases *cases);

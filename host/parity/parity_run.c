@@ -49,8 +49,8 @@ static size_t layout(const dmx_parity_case *c, size_t offsets[DMX_MAX_ARGS])
 
 /* One run: the whole buffer comes back in `image` (caller frees). `out_fill` is the bit
  * pattern written into OUT arguments before the op. */
-static dmx_status run_once(dmx_device *dev, const dmx_parity_case *c, uint32_t out_fill,
-                           uint32_t **image, size_t *words)
+dmx_status dmx_parity_run_case(dmx_device *dev, const dmx_parity_case *c, uint32_t out_fill,
+                               uint32_t **image, size_t *words)
 {
     size_t offsets[DMX_MAX_ARGS];
     size_t total = layout(c, offsets);
@@ -182,6 +182,22 @@ static void compare_output(check *k, int arg, const float *ref, const float *got
     cell->worst_err_ratio = worst > cell->worst_err_ratio ? worst : cell->worst_err_ratio;
 }
 
+int dmx_parity_check(const dmx_parity_case *c, const uint32_t *ref_image, const uint32_t *image,
+                     FILE *log, const char *device, dmx_parity_cell *cell)
+{
+    check k = {.log = log, .device = device, .c = c};
+    dmx_parity_cell scratch = {0};
+    size_t offsets[DMX_MAX_ARGS];
+    layout(c, offsets);
+    check_image(&k, image);
+    for (int a = 0; a < DMX_MAX_ARGS; a++)
+        if (c->args[a].role == DMX_PARITY_OUT || c->args[a].role == DMX_PARITY_ACC)
+            compare_output(&k, a, (const float *)(ref_image + offsets[a]),
+                           (const float *)(image + offsets[a]), c->args[a].count,
+                           cell ? cell : &scratch);
+    return k.problems;
+}
+
 /* Runs case `c` on `dev` twice (outputs pre-filled with NaN, then with 1.0): both runs must
  * agree bit for bit, which catches nondeterminism and ops that read what they should overwrite.
  * Returns the first image (caller frees) or NULL with the status in *status. */
@@ -189,11 +205,10 @@ static uint32_t *run_checked(check *k, dmx_device *dev, dmx_status *status)
 {
     uint32_t *first = NULL, *second = NULL;
     size_t n1 = 0, n2 = 0;
-    *status = run_once(dev, k->c, NAN_BITS, &first, &n1);
+    *status = dmx_parity_run_case(dev, k->c, NAN_BITS, &first, &n1);
     if (*status != DMX_OK)
         return NULL;
-    check_image(k, first);
-    *status = run_once(dev, k->c, ONE_BITS, &second, &n2);
+    *status = dmx_parity_run_case(dev, k->c, ONE_BITS, &second, &n2);
     if (*status != DMX_OK) {
         free(first);
         return NULL;
@@ -263,8 +278,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
                                  dmx_op_name(c->op), c->name);
             break;
         }
-        size_t offsets[DMX_MAX_ARGS];
-        layout(c, offsets);
+        check_image(&kr, ref_image);
         for (int d = 0; d < report->n_devices; d++) {
             if (!report->present[d])
                 continue;
@@ -290,11 +304,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
             } else if (ds != DMX_OK) {
                 problem(&k, "%s: %s", dmx_status_name(ds), dmx_last_error());
             } else if (image) {
-                for (int a = 0; a < DMX_MAX_ARGS; a++)
-                    if (c->args[a].role == DMX_PARITY_OUT || c->args[a].role == DMX_PARITY_ACC)
-                        compare_output(&k, a, (const float *)(ref_image + offsets[a]),
-                                       (const float *)(image + offsets[a]), c->args[a].count,
-                                       cell);
+                k.problems += dmx_parity_check(c, ref_image, image, log, report->device[d], cell);
             }
             free(image);
             if (k.problems || ds != DMX_OK)
