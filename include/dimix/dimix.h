@@ -8,6 +8,7 @@
 #include "dimix/tensor.h"
 #include "dimix/ops.h"
 #include "dimix/optim.h"
+#include "dimix/plot.h"
 
 #define DIMIX_VERSION_MAJOR 0
 #define DIMIX_VERSION_MINOR 1
