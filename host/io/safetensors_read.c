@@ -444,9 +444,8 @@ dmx_status dmx_st_check_shape(const dmx_st_file *f, const char *name, int ndim,
 {
     const dmx_st_tensor_info *t;
     DMX_TRY(lookup(f, name, &t));
-    bool same = ndim == t->ndim && (ndim == 0 || (shape && memcmp(shape, t->shape,
-                                                                   (size_t)ndim * sizeof *shape) == 0));
-    if (same)
+    size_t shape_bytes = (size_t)t->ndim * sizeof *shape;
+    if (ndim == t->ndim && (ndim == 0 || (shape && memcmp(shape, t->shape, shape_bytes) == 0)))
         return DMX_OK;
     char have[256], want[256];
     return dmx_fail(DMX_ERR_SHAPE, "safetensors file '%s': tensor '%s' has shape %s, expected %s",

@@ -122,7 +122,8 @@ static void test_bad_tensor_entries(void **state)
     HEADER_FAILS("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],"
                  "\"data_offsets\":[0,4]}}",
                  4, "tensor 'a': field 'dtype' appears twice");
-    HEADER_FAILS("{" T("a", "[-1]", "[0,4]") "}", 4, "shape entry 0 is not an integer in [0, 2^63)");
+    HEADER_FAILS("{" T("a", "[-1]", "[0,4]") "}", 4,
+                 "shape entry 0 is not an integer in [0, 2^63)");
     HEADER_FAILS("{" T("a", "[2,1.0]", "[0,8]") "}", 8, "shape entry 1 is not an integer");
     HEADER_FAILS("{" T("a", "[9223372036854775808]", "[0,4]") "}", 4, "shape entry 0");
     HEADER_FAILS("{" T("a", "[\"1\"]", "[0,4]") "}", 4, "shape entry 0");
@@ -132,7 +133,8 @@ static void test_bad_tensor_entries(void **state)
     HEADER_FAILS("{" T("a", "[1]", "{\"b\":0,\"e\":4}") "}", 4, "data_offsets is not an array");
     HEADER_FAILS("{" T("a", "[1]", "[0,18446744073709551616]") "}", 4,
                  "data_offsets is not an array of two integers in [0, 2^64)");
-    HEADER_FAILS("{" T("a", "[0]", "[4,0]") "}", 4, "tensor 'a': data_offsets [4, 0] run backwards");
+    HEADER_FAILS("{" T("a", "[0]", "[4,0]") "}", 4,
+                 "tensor 'a': data_offsets [4, 0] run backwards");
     HEADER_FAILS("{\"a\":5}", 0, "tensor 'a': description is not an object");
     HEADER_FAILS("{\"a\":null}", 0, "description is not an object");
     HEADER_FAILS("{" T("a", "[2]", "[0,4]") "}", 4,
