@@ -105,7 +105,7 @@ static int compare_metadata_keys(const void *a, const void *b)
     return strcmp(*x, *y);
 }
 
-/* Duplicate keys are disallowed by the format; sorting keeps a hostile header linear-log. */
+/* Duplicate keys are disallowed by the format; sorting keeps a hostile header at n log n. */
 static dmx_status check_unique_metadata_keys(const dmx_st_file *f)
 {
     size_t n = (size_t)f->metadata_count;
