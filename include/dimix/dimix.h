@@ -9,6 +9,7 @@
 #include "dimix/ops.h"
 #include "dimix/optim.h"
 #include "dimix/plot.h"
+#include "dimix/safetensors.h"
 
 #define DIMIX_VERSION_MAJOR 0
 #define DIMIX_VERSION_MINOR 1
