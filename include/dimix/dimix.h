@@ -7,6 +7,9 @@
 #include "dimix/device.h"
 #include "dimix/tensor.h"
 #include "dimix/ops.h"
+#include "dimix/optim.h"
+#include "dimix/plot.h"
+#include "dimix/safetensors.h"
 #include "dimix/nn.h"
 
 #define DIMIX_VERSION_MAJOR 0
