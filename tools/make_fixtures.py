@@ -107,7 +107,8 @@ def butterfly_2x2_ailon(x, twiddles):
             for r in range(s):
                 for a in range(2):
                     for c in range(2):
-                        y[..., j * 2 * s + a * s + r] += t[j * s + r, a, c] * x[..., j * 2 * s + c * s + r]
+                        src = x[..., j * 2 * s + c * s + r]
+                        y[..., j * 2 * s + a * s + r] += t[j * s + r, a, c] * src
         x = y
     return x
 
@@ -196,7 +197,8 @@ def spectral_norm(w, u, v, n_power, coeff=0.9):
 def imlp(x, p, prefix, n_iter, n_power, updated):
     """papers.md 2.1 iMlp on x [rows, S]."""
     def lin(name, t, w=None):
-        return F.linear(t, p[f"{prefix}.{name}.weight"] if w is None else w, p[f"{prefix}.{name}.bias"])
+        weight = p[f"{prefix}.{name}.weight"] if w is None else w
+        return F.linear(t, weight, p[f"{prefix}.{name}.bias"])
 
     y = lin("fc1", x)
     sigmas = {}
@@ -279,7 +281,8 @@ def fixture_butterfly_linear_b2(seed):
     ours = butterfly_linear(x.to(F64), twiddles, 2)
     assert torch.allclose(ours, butterfly_2x2_ailon(x.to(F64), twiddles), atol=1e-12)
     fwd = lambda x, p: butterfly_linear(x, [p[f"bfly.stages.{i}.weight"] for i in range(4)], 2)
-    return finish(p, set(p), x, fwd, d), "butterfly_linear N=16 b=2 (4 stages) ortho, no bias, axis -1"
+    desc = "butterfly_linear N=16 b=2 (4 stages) ortho, no bias, axis -1"
+    return finish(p, set(p), x, fwd, d), desc
 
 
 def fixture_butterfly_linear_b4(seed):
@@ -293,7 +296,8 @@ def fixture_butterfly_linear_b4(seed):
     def fwd(x, p):
         w = [p[f"bfly.stages.{i}.weight"] for i in range(3)]
         return butterfly_linear(x.transpose(1, 2), w, b, p["bfly.bias"]).transpose(1, 2)
-    return finish(p, set(p), x, fwd, d), "butterfly_linear N=64 b=4 (3 stages) uniform, bias, axis 1 of [2, 64, 3]"
+    desc = "butterfly_linear N=64 b=4 (3 stages) uniform, bias, axis 1 of [2, 64, 3]"
+    return finish(p, set(p), x, fwd, d), desc
 
 
 def fixture_monarch(seed):
@@ -305,7 +309,9 @@ def fixture_monarch(seed):
     x = d.uniform((5, n), 1.0)
     w = [p["monarch.stages.0.weight"].to(F64), p["monarch.stages.1.weight"].to(F64)]
     assert torch.allclose(monarch_dao(x.to(F64), *w), butterfly_linear(x.to(F64), w, b), atol=1e-12)
-    fwd = lambda x, p: monarch_dao(x, p["monarch.stages.0.weight"], p["monarch.stages.1.weight"]) + p["monarch.bias"]
+    def fwd(x, p):
+        w1, w2 = p["monarch.stages.0.weight"], p["monarch.stages.1.weight"]
+        return monarch_dao(x, w1, w2) + p["monarch.bias"]
     return finish(p, set(p), x, fwd, d), "monarch N=16 (b=4), bias, axis -1"
 
 
@@ -334,7 +340,8 @@ def fixture_mixer_block(seed):
         x = x + butterfly_mlp(t, mlp_stages(p, f"{pre}.token_mix", 16, 4), 4).transpose(1, 2)
         c = layernorm(x, p, f"{pre}.norm2", 1e-5)
         return x + butterfly_mlp(c, mlp_stages(p, f"{pre}.channel_mix", 9, 3), 3)
-    return finish(p, set(p), x, fwd, d), "mixer block S=16 C=9, token butterfly_mlp b=4 e=2, channel b=3 e=2, eps 1e-5"
+    desc = "mixer block S=16 C=9, token butterfly_mlp b=4 e=2, channel b=3 e=2, eps 1e-5"
+    return finish(p, set(p), x, fwd, d), desc
 
 
 def fixture_butterfly_attention(seed):
@@ -359,7 +366,8 @@ def fixture_butterfly_attention(seed):
         for layer in range(2):
             x = butterfly_attention(x, p, f"blocks.{layer}", heads, 4, layer, mask.to(F64))
         return x
-    desc = "2 post-norm blocks (D=8, 2 heads, MLP 16, eps 1e-5), butterfly attention a=4 on S=16, stages 0 and 1, key mask"
+    desc = ("2 post-norm blocks (D=8, 2 heads, MLP 16, eps 1e-5), butterfly attention a=4 on "
+            "S=16, stages 0 and 1, key mask")
     return finish(p, set(p), x, fwd, d, {"mask": mask}), desc
 
 

@@ -226,6 +226,18 @@ dmx_status dmx_params_get(const dmx_params *ps, const char *name, dmx_tensor **o
     return DMX_OK;
 }
 
+int dmx_params_trainable(const dmx_params *ps, dmx_tensor **out, int cap)
+{
+    int n = 0;
+    for (int i = 0; ps && i < ps->n; i++)
+        if (ps->items[i]->trainable) {
+            if (out && n < cap)
+                out[n] = &ps->items[i]->t[0];
+            n++;
+        }
+    return n;
+}
+
 int64_t dmx_params_trainable_count(const dmx_params *ps)
 {
     int64_t n = 0;

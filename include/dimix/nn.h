@@ -77,6 +77,10 @@ DMX_API dmx_tensor *dmx_params_find(const dmx_params *ps, const char *name);
 /* DMX_ERR_NOT_FOUND, naming the parameter, when absent. */
 DMX_API dmx_status dmx_params_get(const dmx_params *ps, const char *name, dmx_tensor **out);
 
+/* Writes up to `cap` trainable tensors, in declaration order, to out (for dmx_optim_create)
+ * and returns how many the store has (cap 0 just counts). */
+DMX_API int dmx_params_trainable(const dmx_params *ps, dmx_tensor **out, int cap);
+
 /* Number of trainable scalars (buffers and alignment padding excluded). */
 DMX_API int64_t dmx_params_trainable_count(const dmx_params *ps);
 

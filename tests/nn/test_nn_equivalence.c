@@ -226,7 +226,8 @@ static void check_attention_stage(int64_t S, int64_t a, int stage, bool pre)
     DMX_ASSERT_OK(dmx_params_allocate(env.ps, 6));
     dmx_test_rng rng = {60 + stage};
     const int64_t shape[3] = {B, S, D};
-    dmx_tensor *x = nn_random(&env, &rng, 3, shape, -1, 1, "x"), *mask = key_mask(&env, B, S, S - a);
+    dmx_tensor *x = nn_random(&env, &rng, 3, shape, -1, 1, "x");
+    dmx_tensor *mask = key_mask(&env, B, S, S - a);
     dmx_tensor *y = NULL, *xg = NULL, *mg = NULL, *yg = NULL;
     DMX_ASSERT_OK(dmx_butterfly_attention_forward(env.ctx, &m, x, mask, &y));
     int64_t s = 0;
@@ -287,7 +288,8 @@ static dmx_status imlp_fwd(dmx_ctx *ctx, const void *m, dmx_tensor *x, int axis,
 }
 
 /* f along axis 1 of [B, S, C] equals transpose, f along the last axis, transpose back. */
-static void check_token_axis(nn_env *env, axis_forward f, const void *m, int64_t S, const char *what)
+static void check_token_axis(nn_env *env, axis_forward f, const void *m, int64_t S,
+                             const char *what)
 {
     dmx_test_rng rng = {77};
     const int64_t shape[3] = {2, S, 5};
@@ -391,7 +393,8 @@ static void test_spectral_norm_scales_to_coeff(void **state)
     nn_env_open(&env);
     dmx_tensor *w, *u, *v;
     const int64_t ws[2] = {6, 4}, us[1] = {6}, vs[1] = {4};
-    DMX_ASSERT_OK(dmx_params_declare(env.ps, "w", 2, ws, (dmx_init){DMX_INIT_UNIFORM, 2}, true, &w));
+    DMX_ASSERT_OK(dmx_params_declare(env.ps, "w", 2, ws, (dmx_init){DMX_INIT_UNIFORM, 2}, true,
+                                     &w));
     DMX_ASSERT_OK(dmx_params_declare(env.ps, "u", 1, us, (dmx_init){DMX_INIT_UNIT_NORMAL, 0}, false,
                                      &u));
     DMX_ASSERT_OK(dmx_params_declare(env.ps, "v", 1, vs, (dmx_init){DMX_INIT_UNIT_NORMAL, 0}, false,

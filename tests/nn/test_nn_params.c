@@ -76,8 +76,10 @@ static void test_initialisers(void **state)
     dmx_params *ps = new_store(dev);
     const int64_t big[1] = {4096}, mat[2] = {16, 48}, blocks[3] = {64, 2, 2}, vec[1] = {33};
     const int64_t rect[3] = {2, 2, 3};
-    DMX_ASSERT_OK(dmx_params_declare(ps, "u", 1, big, (dmx_init){DMX_INIT_UNIFORM, 0.25f}, true, NULL));
-    DMX_ASSERT_OK(dmx_params_declare(ps, "n", 1, big, (dmx_init){DMX_INIT_NORMAL, 2.0f}, true, NULL));
+    DMX_ASSERT_OK(dmx_params_declare(ps, "u", 1, big, (dmx_init){DMX_INIT_UNIFORM, 0.25f}, true,
+                                     NULL));
+    DMX_ASSERT_OK(dmx_params_declare(ps, "n", 1, big, (dmx_init){DMX_INIT_NORMAL, 2.0f}, true,
+                                     NULL));
     DMX_ASSERT_OK(dmx_params_declare(ps, "x", 2, mat, (dmx_init){DMX_INIT_XAVIER_UNIFORM, 0}, true,
                                      NULL));
     DMX_ASSERT_OK(dmx_params_declare(ps, "o", 3, blocks, (dmx_init){DMX_INIT_ORTHO_2X2, 0}, true,
@@ -119,7 +121,8 @@ static void test_initialisers(void **state)
         double det = m[0] * m[3] - m[1] * m[2];
         double r0 = m[0] * m[0] + m[1] * m[1], dot = m[0] * m[2] + m[1] * m[3];
         if (fabs(fabs(det) - 1) > 1e-6 || fabs(r0 - 1) > 1e-6 || fabs(dot) > 1e-6)
-            fail_msg("ortho block %d = [%g %g; %g %g] is not orthogonal", k, m[0], m[1], m[2], m[3]);
+            fail_msg("ortho block %d = [%g %g; %g %g] is not orthogonal", k, m[0], m[1], m[2],
+                     m[3]);
         reflections += det < 0;
     }
     assert_true(reflections > 8 && reflections < 56); /* both signs drawn */
@@ -302,6 +305,61 @@ static void test_module_parameter_names(void **state)
     dmx_device_close(dev);
 }
 
+/* The store's tensors drive an optimizer: an identity-initialised butterfly learns another
+ * butterfly's map (exactly representable), the Butterfly-Linear matrix fit of papers.md 1.7. */
+static void test_store_trains_with_an_optimizer(void **state)
+{
+    (void)state;
+    dmx_device *dev = dmx_test_cpu();
+    dmx_params *ps = new_store(dev), *target_ps = new_store(dev);
+    dmx_nn_butterfly_linear m, target;
+    DMX_ASSERT_OK(dmx_butterfly_linear_init(ps, "fit", 16, 4, 0, DMX_BUTTERFLY_IDENTITY, false,
+                                            &m));
+    DMX_ASSERT_OK(dmx_butterfly_linear_init(target_ps, "fit", 16, 4, 0, DMX_BUTTERFLY_UNIFORM,
+                                            false, &target));
+    DMX_ASSERT_OK(dmx_params_allocate(ps, 1));
+    DMX_ASSERT_OK(dmx_params_allocate(target_ps, 2));
+    dmx_tensor *trainable[8];
+    int n = dmx_params_trainable(ps, trainable, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(dmx_params_trainable(ps, NULL, 0), 2);
+    dmx_optimizer *opt = NULL;
+    dmx_optim_config cfg = {.kind = DMX_OPTIM_ADAM};
+    DMX_ASSERT_OK(dmx_optim_create(dev, &cfg, trainable, n, &opt));
+    dmx_ctx *ctx = NULL;
+    DMX_ASSERT_OK(dmx_ctx_create(dev, &ctx));
+    dmx_test_rng rng = {4};
+    float x[32 * 16], first = 0, last = 0;
+    dmx_test_fill(&rng, x, 32 * 16, -1, 1);
+    const int64_t shape[2] = {32, 16};
+    for (int step = 0; step < 60; step++) {
+        dmx_tensor *tx, *y, *t, *neg, *diff, *sq, *loss;
+        DMX_ASSERT_OK(dmx_ctx_reset(ctx));
+        DMX_ASSERT_OK(dmx_params_zero_grad(ps));
+        DMX_ASSERT_OK(dmx_tensor_from_host(ctx, DMX_F32, 2, shape, x, "x", &tx));
+        dmx_ctx_set_grad(ctx, false);
+        DMX_ASSERT_OK(dmx_butterfly_linear_forward(ctx, &target, tx, -1, &t));
+        dmx_ctx_set_grad(ctx, true);
+        DMX_ASSERT_OK(dmx_butterfly_linear_forward(ctx, &m, tx, -1, &y));
+        DMX_ASSERT_OK(dmx_scale(ctx, t, -1.0f, &neg));
+        DMX_ASSERT_OK(dmx_add(ctx, y, neg, &diff));
+        DMX_ASSERT_OK(dmx_mul(ctx, diff, diff, &sq));
+        DMX_ASSERT_OK(dmx_sum_rows(ctx, sq, 32 * 16, 1.0f / (32 * 16), &loss));
+        DMX_ASSERT_OK(dmx_backward(ctx, loss));
+        DMX_ASSERT_OK(dmx_tensor_to_host(loss, &last, sizeof last));
+        if (step == 0)
+            first = last;
+        DMX_ASSERT_OK(dmx_optim_step(opt, 0.05f));
+    }
+    if (!(last < first / 10))
+        fail_msg("mean squared error %g after 60 Adam steps, %g at the start", last, first);
+    dmx_optim_destroy(opt);
+    dmx_ctx_destroy(ctx);
+    dmx_params_destroy(ps);
+    dmx_params_destroy(target_ps);
+    dmx_device_close(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_values_depend_on_seed_and_name_only),
         cmocka_unit_test(test_gradients_zero_and_host_copies),
         cmocka_unit_test(test_module_parameter_names),
+        cmocka_unit_test(test_store_trains_with_an_optimizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

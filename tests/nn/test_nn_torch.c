@@ -222,6 +222,7 @@ static void run_fixture(const fixture *fx)
     if (grads.floored > 0)
         printf("; zero gradients %.2e", grads.floored);
     printf("\n");
+    fflush(stdout); /* keep the line before cmocka's own report */
     dmx_test_leaf_free(x);
     free(xh);
     free(m);
