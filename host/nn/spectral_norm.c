@@ -151,5 +151,7 @@ dmx_status dmx_spectral_norm(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_ten
         *w_out = w; /* max(1, sigma/coeff) = 1: the weight is used as it is */
         return DMX_OK;
     }
+    if (!dmx_ctx_grad_enabled(ctx) || !(w->flags & DMX_TENSOR_REQUIRES_GRAD))
+        return dmx_scale(ctx, w, coeff / s, w_out); /* no backward: the value is all we need */
     return scale_by_tangent(ctx, w, sigma, s, coeff, w_out);
 }
