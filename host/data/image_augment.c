@@ -1,0 +1,95 @@
+/* Crop, flip, resize and normalisation of one image. */
+#include "data/image_augment.h"
+
+#include <string.h>
+
+#include "data/image_random.h"
+
+dmx_augment_draw dmx_augment_draw_for(uint64_t seed, uint32_t epoch, uint32_t index, bool crop,
+                                      int padding, bool flip)
+{
+    dmx_augment_draw d = {padding, padding, false};
+    if (crop) {
+        uint32_t range = 2u * (uint32_t)padding + 1u;
+        d.dy = (int)dmx_draw_below(seed, index, epoch, DMX_STREAM_CROP_Y, range);
+        d.dx = (int)dmx_draw_below(seed, index, epoch, DMX_STREAM_CROP_X, range);
+    }
+    if (flip)
+        d.flip = dmx_draw_below(seed, index, epoch, DMX_STREAM_FLIP, 2) == 1;
+    return d;
+}
+
+void dmx_crop_flip_u8(const uint8_t *src, int channels, int height, int width, int padding,
+                      dmx_augment_draw draw, uint8_t *dst)
+{
+    const int shift_y = draw.dy - padding, shift_x = draw.dx - padding;
+    for (int c = 0; c < channels; c++) {
+        const uint8_t *in = src + (size_t)c * height * width;
+        uint8_t *out = dst + (size_t)c * height * width;
+        for (int y = 0; y < height; y++) {
+            uint8_t *row = out + (size_t)y * width;
+            int sy = y + shift_y;
+            if (sy < 0 || sy >= height) {
+                memset(row, 0, (size_t)width);
+                continue;
+            }
+            const uint8_t *in_row = in + (size_t)sy * width;
+            for (int x = 0; x < width; x++) {
+                int sx = (draw.flip ? width - 1 - x : x) + shift_x;
+                row[x] = sx >= 0 && sx < width ? in_row[sx] : 0;
+            }
+        }
+    }
+}
+
+/* PyTorch's align_corners=True source index and weights for one output coordinate. */
+typedef struct lerp_tap {
+    int i0, i1;
+    float w0, w1;
+} lerp_tap;
+
+static lerp_tap tap_for(int dst_index, int in_size, int out_size)
+{
+    const float scale = out_size > 1 ? (float)(in_size - 1) / (float)(out_size - 1) : 0.0f;
+    const float real = scale * (float)dst_index;
+    lerp_tap t;
+    t.i0 = (int)real;
+    t.i1 = t.i0 + (t.i0 < in_size - 1 ? 1 : 0);
+    float w1 = real - (float)t.i0;
+    t.w1 = w1 < 0.0f ? 0.0f : w1 > 1.0f ? 1.0f : w1;
+    t.w0 = 1.0f - t.w1;
+    return t;
+}
+
+void dmx_resize_bilinear(const float *src, int channels, int in_h, int in_w, float *dst,
+                         int out_h, int out_w)
+{
+    for (int c = 0; c < channels; c++) {
+        const float *in = src + (size_t)c * in_h * in_w;
+        float *out = dst + (size_t)c * out_h * out_w;
+        for (int y = 0; y < out_h; y++) {
+            const lerp_tap ty = tap_for(y, in_h, out_h);
+            const float *row0 = in + (size_t)ty.i0 * in_w, *row1 = in + (size_t)ty.i1 * in_w;
+            for (int x = 0; x < out_w; x++) {
+                const lerp_tap tx = tap_for(x, in_w, out_w);
+                float top = row0[tx.i0] * tx.w0 + row0[tx.i1] * tx.w1;
+                float bottom = row1[tx.i0] * tx.w0 + row1[tx.i1] * tx.w1;
+                out[(size_t)y * out_w + x] = top * ty.w0 + bottom * ty.w1;
+            }
+        }
+    }
+}
+
+void dmx_pixels_to_unit(const uint8_t *src, int64_t n, float *dst)
+{
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = (float)src[i] / 255.0f;
+}
+
+void dmx_normalize_planes(const float *src, int channels, int64_t plane, const float *mean,
+                          const float *std, float *dst)
+{
+    for (int c = 0; c < channels; c++)
+        for (int64_t k = 0; k < plane; k++)
+            dst[c * plane + k] = (src[c * plane + k] - mean[c]) / std[c];
+}
