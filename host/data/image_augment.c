@@ -42,7 +42,11 @@ void dmx_crop_flip_u8(const uint8_t *src, int channels, int height, int width, i
     }
 }
 
-/* PyTorch's align_corners=True source index and weights for one output coordinate. */
+/* One output coordinate's two source indices and weights, with the precisions of PyTorch's
+ * CPU kernel: the scale in fp32, the source coordinate in fp64, the weights rounded to fp32.
+ * With the fp64 sum below this equals PyTorch 1.13 bit for bit on single-channel images; on
+ * several channels PyTorch takes a vectorised path whose results differ from these by at most
+ * 1 ulp (1.2e-7 on values in [0, 1], measured on 3 x 32 x 32 -> 35 x 35). */
 typedef struct lerp_tap {
     int i0, i1;
     float w0, w1;
@@ -51,11 +55,11 @@ typedef struct lerp_tap {
 static lerp_tap tap_for(int dst_index, int in_size, int out_size)
 {
     const float scale = out_size > 1 ? (float)(in_size - 1) / (float)(out_size - 1) : 0.0f;
-    const float real = scale * (float)dst_index;
+    const double real = (double)scale * dst_index;
     lerp_tap t;
     t.i0 = (int)real;
     t.i1 = t.i0 + (t.i0 < in_size - 1 ? 1 : 0);
-    float w1 = real - (float)t.i0;
+    float w1 = (float)(real - t.i0);
     t.w1 = w1 < 0.0f ? 0.0f : w1 > 1.0f ? 1.0f : w1;
     t.w0 = 1.0f - t.w1;
     return t;
@@ -72,9 +76,12 @@ void dmx_resize_bilinear(const float *src, int channels, int in_h, int in_w, flo
             const float *row0 = in + (size_t)ty.i0 * in_w, *row1 = in + (size_t)ty.i1 * in_w;
             for (int x = 0; x < out_w; x++) {
                 const lerp_tap tx = tap_for(x, in_w, out_w);
-                float top = row0[tx.i0] * tx.w0 + row0[tx.i1] * tx.w1;
-                float bottom = row1[tx.i0] * tx.w0 + row1[tx.i1] * tx.w1;
-                out[(size_t)y * out_w + x] = top * ty.w0 + bottom * ty.w1;
+                /* fp32 weight products, an fp64 sum: PyTorch's rounding, hence its bits. */
+                double v = (double)row0[tx.i0] * (float)(ty.w0 * tx.w0) +
+                           (double)row0[tx.i1] * (float)(ty.w0 * tx.w1) +
+                           (double)row1[tx.i0] * (float)(ty.w1 * tx.w0) +
+                           (double)row1[tx.i1] * (float)(ty.w1 * tx.w1);
+                out[(size_t)y * out_w + x] = (float)v;
             }
         }
     }

@@ -22,8 +22,8 @@ dmx_augment_draw dmx_augment_draw_for(uint64_t seed, uint32_t epoch, uint32_t in
 void dmx_crop_flip_u8(const uint8_t *src, int channels, int height, int width, int padding,
                       dmx_augment_draw draw, uint8_t *dst);
 
-/* Bilinear resize with align_corners=True, computed as PyTorch's CPU kernel does in fp32:
- * source coordinate = dst index * (in - 1) / (out - 1), interpolated along W, then along H. */
+/* Bilinear resize with align_corners=True (source coordinate = dst index * (in - 1) /
+ * (out - 1)), rounded as PyTorch's CPU kernel rounds, so the results match it bit for bit. */
 void dmx_resize_bilinear(const float *src, int channels, int in_h, int in_w, float *dst,
                          int out_h, int out_w);
 
