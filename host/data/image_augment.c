@@ -52,9 +52,13 @@ typedef struct lerp_tap {
     float w0, w1;
 } lerp_tap;
 
-static lerp_tap tap_for(int dst_index, int in_size, int out_size)
+static float align_corners_scale(int in_size, int out_size)
 {
-    const float scale = out_size > 1 ? (float)(in_size - 1) / (float)(out_size - 1) : 0.0f;
+    return out_size > 1 ? (float)(in_size - 1) / (float)(out_size - 1) : 0.0f;
+}
+
+static lerp_tap tap_for(int dst_index, int in_size, float scale)
+{
     const double real = (double)scale * dst_index;
     lerp_tap t;
     t.i0 = (int)real;
@@ -65,23 +69,33 @@ static lerp_tap tap_for(int dst_index, int in_size, int out_size)
     return t;
 }
 
+/* Output columns whose taps are computed once and reused for every row and channel. */
+#define TAP_TILE 128
+
 void dmx_resize_bilinear(const float *src, int channels, int in_h, int in_w, float *dst,
                          int out_h, int out_w)
 {
-    for (int c = 0; c < channels; c++) {
-        const float *in = src + (size_t)c * in_h * in_w;
-        float *out = dst + (size_t)c * out_h * out_w;
-        for (int y = 0; y < out_h; y++) {
-            const lerp_tap ty = tap_for(y, in_h, out_h);
-            const float *row0 = in + (size_t)ty.i0 * in_w, *row1 = in + (size_t)ty.i1 * in_w;
-            for (int x = 0; x < out_w; x++) {
-                const lerp_tap tx = tap_for(x, in_w, out_w);
-                /* fp32 weight products, an fp64 sum: PyTorch's rounding, hence its bits. */
-                double v = (double)row0[tx.i0] * (float)(ty.w0 * tx.w0) +
-                           (double)row0[tx.i1] * (float)(ty.w0 * tx.w1) +
-                           (double)row1[tx.i0] * (float)(ty.w1 * tx.w0) +
-                           (double)row1[tx.i1] * (float)(ty.w1 * tx.w1);
-                out[(size_t)y * out_w + x] = (float)v;
+    const float scale_y = align_corners_scale(in_h, out_h);
+    const float scale_x = align_corners_scale(in_w, out_w);
+    lerp_tap tx[TAP_TILE];
+    for (int x0 = 0; x0 < out_w; x0 += TAP_TILE) {
+        const int n = out_w - x0 < TAP_TILE ? out_w - x0 : TAP_TILE;
+        for (int k = 0; k < n; k++)
+            tx[k] = tap_for(x0 + k, in_w, scale_x);
+        for (int c = 0; c < channels; c++) {
+            const float *in = src + (size_t)c * in_h * in_w;
+            float *out = dst + (size_t)c * out_h * out_w + x0;
+            for (int y = 0; y < out_h; y++) {
+                const lerp_tap ty = tap_for(y, in_h, scale_y);
+                const float *row0 = in + (size_t)ty.i0 * in_w, *row1 = in + (size_t)ty.i1 * in_w;
+                for (int k = 0; k < n; k++) {
+                    /* fp32 weight products, an fp64 sum: PyTorch's rounding, hence its bits. */
+                    double v = (double)row0[tx[k].i0] * (float)(ty.w0 * tx[k].w0) +
+                               (double)row0[tx[k].i1] * (float)(ty.w0 * tx[k].w1) +
+                               (double)row1[tx[k].i0] * (float)(ty.w1 * tx[k].w0) +
+                               (double)row1[tx[k].i1] * (float)(ty.w1 * tx[k].w1);
+                    out[(size_t)y * out_w + k] = (float)v;
+                }
             }
         }
     }

@@ -144,6 +144,25 @@ static void test_resize_2x2_to_3x3_by_hand(void **state)
     DMX_ASSERT_CLOSE("identity", copy, two, 8, 0.0, 0.0);
 }
 
+static void test_resize_of_wide_rows(void **state)
+{
+    (void)state;
+    /* Rows wider than the resize's tap tile: the identity stays exact, and a ramp
+     * x[c] = c stays a ramp, out[k] = k * (in - 1) / (out - 1). */
+    enum { IN = 200, OUT = 300 };
+    float *ramp = malloc(sizeof(float) * 2 * IN), *same = malloc(sizeof(float) * 2 * IN);
+    float *out = malloc(sizeof(float) * 3 * OUT), *want = malloc(sizeof(float) * 3 * OUT);
+    for (int i = 0; i < 2 * IN; i++)
+        ramp[i] = (float)(i % IN);
+    dmx_resize_bilinear(ramp, 1, 2, IN, same, 2, IN);
+    DMX_ASSERT_CLOSE("identity", same, ramp, 2 * IN, 0.0, 0.0);
+    dmx_resize_bilinear(ramp, 1, 2, IN, out, 3, OUT);
+    for (int i = 0; i < 3 * OUT; i++)
+        want[i] = (float)((i % OUT) * (double)(IN - 1) / (OUT - 1));
+    DMX_ASSERT_CLOSE("ramp", out, want, 3 * OUT, 1e-4, 0.0);
+    free(ramp), free(same), free(out), free(want);
+}
+
 static void test_resize_matches_pytorch(void **state)
 {
     (void)state;
@@ -257,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_crop_flip_matches_pad_then_slice_for_every_offset),
         cmocka_unit_test(test_draws_are_deterministic_in_range_and_fair),
         cmocka_unit_test(test_resize_2x2_to_3x3_by_hand),
+        cmocka_unit_test(test_resize_of_wide_rows),
         cmocka_unit_test(test_resize_matches_pytorch),
         cmocka_unit_test(test_normalization_is_totensor_then_normalize),
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation_per_epoch),
