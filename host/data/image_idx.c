@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "core/error.h"
@@ -165,6 +166,26 @@ static dmx_status describe(dmx_image_dataset *ds, dmx_idx_kind kind)
     return dmx_image_dataset_normalize_by_stats(ds);
 }
 
+/* A plain (not gzip) file's size is known before reading: checking it against the header
+ * turns a corrupt header into an error before a huge allocation. */
+static dmx_status idx_check_plain_size(gzFile f, const char *path, uint64_t header_bytes,
+                                       uint64_t data_bytes)
+{
+    struct stat st;
+    if (!gzdirect(f) || stat(path, &st) != 0)
+        return DMX_OK;
+    uint64_t size = (uint64_t)st.st_size, want = header_bytes + data_bytes;
+    if (size < want)
+        return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' is truncated: its header describes %llu "
+                                        "bytes, the file has %llu",
+                        path, (unsigned long long)want, (unsigned long long)size);
+    if (size > want)
+        return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' has bytes after the data its header "
+                                        "describes (%llu bytes, the file has %llu)",
+                        path, (unsigned long long)want, (unsigned long long)size);
+    return DMX_OK;
+}
+
 typedef struct idx_pair {
     gzFile images, labels;
     char image_path[DMX_PATH_CAPACITY], label_path[DMX_PATH_CAPACITY];
@@ -182,6 +203,15 @@ static dmx_status open_pair(const char *dir, dmx_split split, idx_pair *p)
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
     DMX_TRY(idx_open(dir, base, p->label_path, sizeof p->label_path, &p->labels));
     DMX_TRY(idx_header(p->labels, p->label_path, IDX_MAGIC_LABELS, 1, &p->label_count));
+    const uint32_t *d = p->image_dims;
+    if (d[0] == 0 || d[1] == 0 || d[2] == 0 || d[1] > DMX_IMAGE_MAX_SIDE ||
+        d[2] > DMX_IMAGE_MAX_SIDE)
+        return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' describes %u images of %u x %u: not a "
+                                        "valid dataset (sides 1..%d, at least one image)",
+                        p->image_path, d[0], d[1], d[2], DMX_IMAGE_MAX_SIDE);
+    DMX_TRY(idx_check_plain_size(p->images, p->image_path, 16,
+                                 (uint64_t)p->image_dims[0] * p->image_dims[1] * p->image_dims[2]));
+    DMX_TRY(idx_check_plain_size(p->labels, p->label_path, 8, p->label_count));
     if (p->image_dims[0] != p->label_count)
         return dmx_fail(DMX_ERR_FORMAT, "IDX count mismatch: '%s' holds %u images but '%s' "
                                         "holds %u labels",
@@ -224,8 +254,7 @@ dmx_status dmx_idx_load(const char *dir, const dmx_image_load_options *opts,
     dmx_status s = open_pair(dir, o.split, p);
     if (s == DMX_OK)
         s = dmx_image_dataset_alloc(kind_name(kind), DMX_IMAGES_IDX, o.split, p->image_dims[0], 1,
-                                    (int)p->image_dims[1] > 0 ? (int)p->image_dims[1] : 0,
-                                    (int)p->image_dims[2] > 0 ? (int)p->image_dims[2] : 0,
+                                    (int)p->image_dims[1], (int)p->image_dims[2],
                                     kind == DMX_IDX_GENERIC ? 256 : 10, p->image_path, &ds);
     if (s == DMX_OK)
         s = read_pair(p, kind, ds);

@@ -371,13 +371,25 @@ static void test_idx_malformed_files_are_named(void **state)
     DMX_ASSERT_FAILS(dmx_idx_load(dir, &opts, &ds), DMX_ERR_FORMAT, "train-images-idx3-ubyte");
     ASSERT_MESSAGE_HAS("the header");
 
-    /* Bytes after the data. */
+    /* Bytes after the data, plain (found from the size) and gzip (found by reading on). */
     uint8_t *longer = calloc(image_bytes + 3, 1);
     memcpy(longer, images, image_bytes);
     fixture_write(dir, "train-images-idx3-ubyte", longer, image_bytes + 3);
-    free(longer);
     DMX_ASSERT_FAILS(dmx_idx_load(dir, &opts, &ds), DMX_ERR_FORMAT, "train-images-idx3-ubyte");
     ASSERT_MESSAGE_HAS("bytes after the data");
+    char *plain_labels = fixture_path(dir, "train-labels-idx1-ubyte");
+    size_t label_bytes = 0;
+    uint8_t *label_file = fixture_read(dir, "train-labels-idx1-ubyte", &label_bytes);
+    assert_int_equal(remove(plain_labels), 0);
+    uint8_t *longer_labels = calloc(label_bytes + 2, 1);
+    memcpy(longer_labels, label_file, label_bytes);
+    fixture_write_gz(dir, "train-labels-idx1-ubyte.gz", longer_labels, label_bytes + 2);
+    fixture_write(dir, "train-images-idx3-ubyte", images, image_bytes);
+    DMX_ASSERT_FAILS(dmx_idx_load(dir, &opts, &ds), DMX_ERR_FORMAT,
+                     "train-labels-idx1-ubyte.gz");
+    ASSERT_MESSAGE_HAS("bytes after the data");
+    fixture_write(dir, "train-labels-idx1-ubyte", label_file, label_bytes);
+    free(plain_labels), free(label_file), free(longer_labels), free(longer);
 
     /* A zero image side. */
     images[11] = 0;
