@@ -209,13 +209,12 @@ static dmx_status open_pair(const char *dir, dmx_split split, idx_pair *p)
         return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' describes %u images of %u x %u: not a "
                                         "valid dataset (sides 1..%d, at least one image)",
                         p->image_path, d[0], d[1], d[2], DMX_IMAGE_MAX_SIDE);
-    DMX_TRY(idx_check_plain_size(p->images, p->image_path, 16,
-                                 (uint64_t)p->image_dims[0] * p->image_dims[1] * p->image_dims[2]));
+    DMX_TRY(idx_check_plain_size(p->images, p->image_path, 16, (uint64_t)d[0] * d[1] * d[2]));
     DMX_TRY(idx_check_plain_size(p->labels, p->label_path, 8, p->label_count));
-    if (p->image_dims[0] != p->label_count)
+    if (d[0] != p->label_count)
         return dmx_fail(DMX_ERR_FORMAT, "IDX count mismatch: '%s' holds %u images but '%s' "
                                         "holds %u labels",
-                        p->image_path, p->image_dims[0], p->label_path, p->label_count);
+                        p->image_path, d[0], p->label_path, p->label_count);
     return DMX_OK;
 }
 

@@ -279,10 +279,12 @@ int64_t dmx_loader_batches_per_epoch(const dmx_loader *ld) { return ld ? ld->bat
 
 void dmx_loader_batch_shape(const dmx_loader *ld, int64_t shape[4])
 {
-    shape[0] = ld->opt.batch_size;
-    shape[1] = ld->ds->channels;
-    shape[2] = ld->out_h;
-    shape[3] = ld->out_w;
+    if (!shape)
+        return;
+    shape[0] = ld ? ld->opt.batch_size : 0;
+    shape[1] = ld ? ld->ds->channels : 0;
+    shape[2] = ld ? ld->out_h : 0;
+    shape[3] = ld ? ld->out_w : 0;
 }
 
 static dmx_status check_position(const dmx_loader *ld, int64_t epoch, int64_t index,
@@ -309,8 +311,10 @@ dmx_status dmx_loader_seek(dmx_loader *ld, int64_t epoch, int64_t index)
 
 void dmx_loader_position(const dmx_loader *ld, int64_t *epoch, int64_t *index)
 {
-    *epoch = ld->next_epoch;
-    *index = ld->next_index;
+    if (epoch)
+        *epoch = ld ? ld->next_epoch : 0;
+    if (index)
+        *index = ld ? ld->next_index : 0;
 }
 
 dmx_status dmx_loader_next(dmx_loader *ld, dmx_batch *out)

@@ -137,7 +137,9 @@ typedef struct dmx_batch {
 
 typedef struct dmx_loader dmx_loader;
 
-/* The loader reads `ds` (not copied: it must outlive the loader). It starts at (0, 0). */
+/* The loader reads `ds` as it prepares batches, possibly on its thread: the dataset is not
+ * copied and must outlive the loader unchanged. The loader starts at (0, 0). One thread at a
+ * time may call the loader's functions. */
 DMX_API dmx_status dmx_loader_create(const dmx_image_dataset *ds, const dmx_loader_options *opts,
                                      dmx_loader **out);
 /* Stops the background thread and frees everything. NULL is fine. */
