@@ -10,6 +10,7 @@
 #include "dimix/optim.h"
 #include "dimix/plot.h"
 #include "dimix/safetensors.h"
+#include "dimix/data.h"
 
 #define DIMIX_VERSION_MAJOR 0
 #define DIMIX_VERSION_MINOR 1
