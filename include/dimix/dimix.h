@@ -10,6 +10,7 @@
 #include "dimix/optim.h"
 #include "dimix/plot.h"
 #include "dimix/safetensors.h"
+#include "dimix/data.h"
 #include "dimix/nn.h"
 
 #define DIMIX_VERSION_MAJOR 0
