@@ -21,6 +21,8 @@ dmx_status dmx_mixer_init(dmx_params *ps, const char *prefix, int64_t n,
         return dmx_mlp_init(ps, prefix, n, cfg->expansion * n, n, DMX_ACT_GELU, &m->dense);
     case DMX_MIX_BUTTERFLY_MLP:
         return dmx_butterfly_mlp_init(ps, prefix, n, cfg->radix, cfg->expansion, &m->butterfly);
+    case DMX_MIX_BUTTERFLY_LINEAR:
+        return dmx_butterfly_linear_mlp_init(ps, prefix, n, cfg->expansion, &m->butterfly_linear);
     }
     return dmx_fail(DMX_ERR_INVALID_ARG, "mixer %s: unknown kind %d", prefix ? prefix : "",
                     (int)cfg->kind);
@@ -33,6 +35,8 @@ dmx_status dmx_mixer_forward(dmx_ctx *ctx, const dmx_nn_mixer *m, dmx_tensor *x,
         return dmx_fail(DMX_ERR_INVALID_ARG, "mixer: NULL module");
     if (m->kind == DMX_MIX_BUTTERFLY_MLP)
         return dmx_butterfly_mlp_forward(ctx, &m->butterfly, x, axis, y);
+    if (m->kind == DMX_MIX_BUTTERFLY_LINEAR)
+        return dmx_butterfly_linear_mlp_forward(ctx, &m->butterfly_linear, x, axis, y);
     return dmx_mlp_forward(ctx, &m->dense, x, axis, y);
 }
 

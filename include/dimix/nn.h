@@ -226,11 +226,32 @@ DMX_API dmx_status dmx_butterfly_mlp_init(dmx_params *ps, const char *prefix, in
 DMX_API dmx_status dmx_butterfly_mlp_forward(dmx_ctx *ctx, const dmx_nn_butterfly_mlp *m,
                                              dmx_tensor *x, int axis, dmx_tensor **y);
 
-/* ---- a token or channel mixer of SPEC section 5: dense MLP (N -> e N -> N, GELU) or
- * butterfly MLP (radix b, expansion e), under the same prefix ---- */
+/* ---- butterfly-linear MLP (SPEC 5 "butterfly_linear", papers.md 1.3): the two layers of an
+ * MLP N -> e N -> N each a 2-factor radix-b butterfly linear (N = b^2), ELU between:
+ * `{prefix}.fc1.stages.0.weight [b, e b, b]`, `fc1.stages.1.weight [e b, b, b]`,
+ * `fc1.stages.1.bias [e b, b]`, `fc2.stages.0.weight [e b, b, b]`,
+ * `fc2.stages.1.weight [b, b, e b]`, `fc2.stages.1.bias [b, b]`. PyTorch default init per
+ * block (fan_in = the block's input size). ---- */
+typedef struct dmx_nn_butterfly_linear_mlp {
+    char name[DMX_NN_NAME];
+    int64_t n, radix, expansion;
+    dmx_tensor *w[4], *bias[2];
+} dmx_nn_butterfly_linear_mlp;
+
+DMX_API dmx_status dmx_butterfly_linear_mlp_init(dmx_params *ps, const char *prefix, int64_t n,
+                                                 int64_t expansion,
+                                                 dmx_nn_butterfly_linear_mlp *m);
+DMX_API dmx_status dmx_butterfly_linear_mlp_forward(dmx_ctx *ctx,
+                                                    const dmx_nn_butterfly_linear_mlp *m,
+                                                    dmx_tensor *x, int axis, dmx_tensor **y);
+
+/* ---- a token or channel mixer of SPEC section 5: dense MLP (N -> e N -> N, GELU), butterfly
+ * MLP (radix b, expansion e) or butterfly-linear MLP (N = b^2, expansion e, ELU), under the
+ * same prefix ---- */
 typedef enum dmx_mix_kind {
     DMX_MIX_DENSE = 0,
     DMX_MIX_BUTTERFLY_MLP,
+    DMX_MIX_BUTTERFLY_LINEAR,
 } dmx_mix_kind;
 
 typedef struct dmx_mix_config {
@@ -243,6 +264,7 @@ typedef struct dmx_nn_mixer {
     dmx_mix_kind kind;
     dmx_nn_mlp dense;
     dmx_nn_butterfly_mlp butterfly;
+    dmx_nn_butterfly_linear_mlp butterfly_linear;
 } dmx_nn_mixer;
 
 DMX_API dmx_status dmx_mixer_init(dmx_params *ps, const char *prefix, int64_t n,
