@@ -7,6 +7,7 @@
 #include "dimix/device.h"
 #include "dimix/tensor.h"
 #include "dimix/ops.h"
+#include "dimix/lra_data.h"
 
 #define DIMIX_VERSION_MAJOR 0
 #define DIMIX_VERSION_MINOR 1
