@@ -7,6 +7,7 @@
 
 static const dmx_command commands[] = {
     {"devices", "list every device of every backend (--json for machines)", dmx_cmd_devices},
+    {"lra", "Long Range Arena: generate ListOps and Pathfinder data (gen)", dmx_cmd_lra},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
