@@ -160,8 +160,8 @@ static dmx_status read_metadata(release_reader *r, const char *meta_path)
     uint8_t *text = NULL;
     size_t size = 0;
     DMX_TRY(read_file(meta_path, &text, &size));
-    if (memchr(text, '\0', size)) {
-        int npy = size >= 6 && memcmp(text, "\x93NUMPY", 6) == 0;
+    int npy = size >= 6 && memcmp(text, "\x93NUMPY", 6) == 0;
+    if (npy || memchr(text, '\0', size)) {
         free(text);
         return dmx_fail(DMX_ERR_FORMAT, "%s: %s; the release's metadata files are text rows",
                         meta_path, npy ? "a binary NumPy array" : "binary data");

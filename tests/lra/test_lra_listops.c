@@ -14,7 +14,7 @@ enum { ITEM_VALUE, ITEM_OPERATOR, ITEM_END, ITEM_CALL };
 typedef struct item {
     int kind;
     int value;     /* ITEM_VALUE */
-    char op[8];    /* ITEM_OPERATOR, ITEM_CALL */
+    char op[16];   /* ITEM_OPERATOR, ITEM_CALL */
     int args[64];  /* ITEM_CALL */
     int n_args;
     int height;    /* levels of the subtree: 1 for a value */
