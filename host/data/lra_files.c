@@ -1,4 +1,4 @@
-/* Directories and staged output files for the LRA generators. */
+/* Progress reports, directories and staged output files for the LRA generators. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +6,14 @@
 
 #include "core/error.h"
 #include "data/lra_internal.h"
+
+dmx_status dmx_lra_report_progress(const dmx_lra_progress *p)
+{
+    if (p->fn && p->fn(p->user, p->done, p->total))
+        return dmx_fail(DMX_ERR_INTERRUPTED, "%s: stopped after %lld of %lld %s", p->what,
+                        (long long)p->done, (long long)p->total, p->unit);
+    return DMX_OK;
+}
 
 static dmx_status make_one_dir(const char *path)
 {

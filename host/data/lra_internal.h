@@ -17,6 +17,18 @@ dmx_status dmx_listops_tokenize(const char *source, size_t len, int seq_len, uin
 /* Makes room for `count` examples of set->seq_len symbols (the other fields stay). */
 dmx_status dmx_lra_tokens_reserve(dmx_lra_tokens *set, int64_t count);
 
+/* Work done so far for a progress callback; `what` ("listops", "pathfinder") and `unit`
+ * ("examples", "images") word the message when the callback asks to stop. */
+typedef struct dmx_lra_progress {
+    dmx_lra_progress_fn fn;
+    void *user;
+    int64_t done, total;
+    const char *what, *unit;
+} dmx_lra_progress;
+
+/* Tells the callback; DMX_ERR_INTERRUPTED if it asks to stop. */
+dmx_status dmx_lra_report_progress(const dmx_lra_progress *p);
+
 /* Creates `path` and its missing parents. */
 dmx_status dmx_lra_make_dirs(const char *path);
 

@@ -7,22 +7,8 @@
 
 #define PROGRESS_EVERY 1000
 
-typedef struct progress_state {
-    dmx_lra_progress_fn fn;
-    void *user;
-    int64_t done, total;
-} progress_state;
-
-static dmx_status report(const progress_state *p)
-{
-    if (p->fn && p->fn(p->user, p->done, p->total))
-        return dmx_fail(DMX_ERR_INTERRUPTED, "listops: stopped after %lld of %lld examples",
-                        (long long)p->done, (long long)p->total);
-    return DMX_OK;
-}
-
 static dmx_status write_split(dmx_listops_generator *gen, const char *dir, const char *name,
-                              int64_t count, progress_state *progress)
+                              int64_t count, dmx_lra_progress *progress)
 {
     dmx_staged_file sf;
     DMX_TRY(dmx_staged_open(&sf, dir, name));
@@ -39,7 +25,7 @@ static dmx_status write_split(dmx_listops_generator *gen, const char *dir, const
         if (s == DMX_OK)
             s = dmx_staged_write(&sf, tail, (size_t)n);
         if (s == DMX_OK && ++progress->done % PROGRESS_EVERY == 0)
-            s = report(progress);
+            s = dmx_lra_report_progress(progress);
     }
     if (s != DMX_OK) {
         dmx_staged_abort(&sf);
@@ -64,11 +50,12 @@ dmx_status dmx_listops_write_splits(const dmx_listops_config *cfg, const char *d
         {"basic_val.tsv", cfg->num_val},
         {"basic_test.tsv", cfg->num_test},
     };
-    progress_state p = {progress, user, 0, cfg->num_train + cfg->num_val + cfg->num_test};
+    dmx_lra_progress p = {progress, user, 0, cfg->num_train + cfg->num_val + cfg->num_test,
+                          "listops", "examples"};
     for (int i = 0; i < 3 && s == DMX_OK; i++)
         s = write_split(gen, dir, splits[i].name, splits[i].count, &p);
     if (s == DMX_OK)
-        s = report(&p);
+        s = dmx_lra_report_progress(&p);
     dmx_listops_generator_destroy(gen);
     return s;
 }

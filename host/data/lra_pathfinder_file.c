@@ -122,14 +122,8 @@ static dmx_status render_chunk(const dmx_pathfinder_config *cfg, int64_t first, 
     return DMX_OK;
 }
 
-typedef struct progress_state {
-    dmx_lra_progress_fn fn;
-    void *user;
-    int64_t done, total;
-} progress_state;
-
 static dmx_status write_split(const dmx_pathfinder_config *cfg, const char *dir, const char *split,
-                              int64_t count, progress_state *progress)
+                              int64_t count, dmx_lra_progress *progress)
 {
     char name[256];
     DMX_TRY(dmx_pathfinder_split_name(cfg, split, name, sizeof name));
@@ -149,10 +143,8 @@ static dmx_status write_split(const dmx_pathfinder_config *cfg, const char *dir,
         if (s == DMX_OK)
             s = write_records(&sf, cfg->resolution, n, labels, images);
         progress->done += n;
-        if (s == DMX_OK && progress->fn && progress->fn(progress->user, progress->done,
-                                                        progress->total))
-            s = dmx_fail(DMX_ERR_INTERRUPTED, "pathfinder: stopped after %lld of %lld images",
-                         (long long)progress->done, (long long)progress->total);
+        if (s == DMX_OK)
+            s = dmx_lra_report_progress(progress);
     }
     if (s == DMX_OK)
         s = dmx_staged_commit(&sf);
@@ -178,7 +170,8 @@ dmx_status dmx_pathfinder_write_splits(const dmx_pathfinder_config *cfg, const c
         int64_t count;
         uint64_t stream;
     } splits[] = {{"train", num_train, 1}, {"val", num_val, 2}, {"test", num_test, 3}};
-    progress_state p = {progress, user, 0, num_train + num_val + num_test};
+    dmx_lra_progress p = {progress, user, 0, num_train + num_val + num_test, "pathfinder",
+                          "images"};
     for (int i = 0; i < 3; i++) {
         /* Each split is its own stream, so its labels are balanced from its first image. */
         dmx_pathfinder_config split_cfg = *cfg;
