@@ -104,6 +104,8 @@ dmx_status dmx_listops_load(const char *path, int seq_len, dmx_lra_tokens *out)
                             .id_offset = 0};
     dmx_status s = read_lines(f, path, out);
     fclose(f);
+    if (s == DMX_OK) /* give back what the doubling reserved beyond the last example */
+        s = dmx_lra_tokens_reserve(out, out->count);
     if (s != DMX_OK)
         dmx_lra_tokens_free(out);
     return s;

@@ -207,6 +207,8 @@ dmx_status dmx_pathfinder_load_release(const char *dir,
     free(batches);
     if (s == DMX_OK && out->count == 0)
         s = dmx_fail(DMX_ERR_FORMAT, "%s: the metadata lists no images", dir);
+    if (s == DMX_OK)
+        s = dmx_lra_tokens_reserve(out, out->count); /* no slack from the doubling */
     if (s != DMX_OK)
         dmx_lra_tokens_free(out);
     if (skipped)
