@@ -12,6 +12,7 @@
 #include "dimix/safetensors.h"
 #include "dimix/data.h"
 #include "dimix/nn.h"
+#include "dimix/models.h"
 #include "dimix/lra_data.h"
 
 #define DIMIX_VERSION_MAJOR 0
