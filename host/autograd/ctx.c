@@ -33,6 +33,7 @@ struct dmx_ctx {
     arena_chunk chunks[DMX_ARENA_MAX_CHUNKS];
     int n_chunks;
     size_t in_use, peak;
+    size_t arena_allocations; /* device buffers allocated since creation */
     host_block *host;
     dmx_tape_entry *tape;
     size_t tape_len, tape_cap;
@@ -78,6 +79,8 @@ bool dmx_ctx_grad_enabled(const dmx_ctx *ctx) { return ctx->grad_enabled; }
 void dmx_ctx_set_training(dmx_ctx *ctx, bool training) { ctx->training = training; }
 bool dmx_ctx_training(const dmx_ctx *ctx) { return ctx->training; }
 size_t dmx_ctx_peak_bytes(const dmx_ctx *ctx) { return ctx->peak; }
+size_t dmx_ctx_tape_length(const dmx_ctx *ctx) { return ctx->tape_len; }
+size_t dmx_ctx_arena_allocations(const dmx_ctx *ctx) { return ctx->arena_allocations; }
 
 void dmx_ctx_set_seed(dmx_ctx *ctx, uint64_t seed)
 {
@@ -118,6 +121,7 @@ dmx_status dmx_ctx_reset(dmx_ctx *ctx)
             ctx->n_chunks = 0;
             dmx_buffer *buf = NULL;
             DMX_TRY(dmx_buffer_alloc(ctx->dev, total, &buf));
+            ctx->arena_allocations++;
             ctx->chunks[0] = (arena_chunk){buf, total, 0};
             ctx->n_chunks = 1;
         }
@@ -159,6 +163,7 @@ dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *o
         return dmx_fail_context(s, "activation arena (%zu bytes in use, %zu more needed): ",
                                 ctx->in_use, need);
     ctx->chunks[ctx->n_chunks++] = (arena_chunk){b, cap, 0};
+    ctx->arena_allocations++;
     return dmx_ctx_alloc(ctx, elems, buf, offset);
 }
 
