@@ -25,6 +25,13 @@ void dmx_test_fill(dmx_test_rng *r, float *x, size_t n, float lo, float hi)
         x[i] = dmx_test_uniform(r, lo, hi);
 }
 
+#define DMX_TRY_TEST(expr)              \
+    do {                                \
+        dmx_status try_s_ = (expr);     \
+        if (try_s_ != DMX_OK)           \
+            return try_s_;              \
+    } while (0)
+
 static int kind(float v) { return isnan(v) ? 2 : isinf(v) ? (v > 0 ? 3 : 4) : 0; }
 
 size_t dmx_test_compare(const char *what, const float *got, const float *want, size_t n,
@@ -105,6 +112,16 @@ float *dmx_test_read(const dmx_tensor *t)
         return NULL;
     }
     return x;
+}
+
+dmx_status dmx_test_poison_arena(dmx_ctx *ctx, size_t bytes)
+{
+    int64_t n = (int64_t)(bytes / 4) + 1;
+    dmx_tensor *t = NULL;
+    DMX_TRY_TEST(dmx_ctx_reset(ctx));
+    DMX_TRY_TEST(dmx_tensor_new(ctx, DMX_F32, 1, &n, "poison", &t));
+    DMX_TRY_TEST(dmx_buffer_fill(t->buf, t->offset * 4, dmx_tensor_bytes(t), 0x7fc00000u));
+    return dmx_ctx_reset(ctx);
 }
 
 dmx_device *dmx_test_cpu(void)

@@ -55,6 +55,11 @@ void dmx_test_leaf_free(dmx_tensor *t);
 /* Host copies (malloc'd, caller frees). */
 float *dmx_test_read(const dmx_tensor *t);
 
+/* Resets `ctx`, fills the first `bytes` of its activation arena with NaN, and resets it again,
+ * so the next step's tensors (outputs, fresh gradients) start out as NaN: an op that reads an
+ * output it should overwrite, or adds into a gradient it should create, then yields NaN. */
+dmx_status dmx_test_poison_arena(dmx_ctx *ctx, size_t bytes);
+
 /* Opens the CPU reference; fails the test if it cannot. */
 dmx_device *dmx_test_cpu(void);
 
