@@ -256,6 +256,22 @@ dmx_status dmx_grad_of_zeroed(dmx_ctx *ctx, dmx_tensor *t, dmx_tensor **g)
     return DMX_OK;
 }
 
+/* Activation gradients belong to one backward pass. Without this, a second dmx_backward over
+ * the same tape would find the first pass's activation gradients, add the new ones into them
+ * and push the doubled (and redoubled) sums into the parameters. Parameters keep theirs: they
+ * accumulate by design. */
+static void forget_activation_grads(dmx_ctx *ctx, dmx_tensor *loss)
+{
+    for (size_t i = 0; i < ctx->tape_len; i++)
+        for (int k = 0; k < DMX_TAPE_TENSORS; k++) {
+            dmx_tensor *t = ctx->tape[i].t[k];
+            if (t && !(t->flags & DMX_TENSOR_PARAM))
+                t->grad = NULL;
+        }
+    if (!(loss->flags & DMX_TENSOR_PARAM))
+        loss->grad = NULL;
+}
+
 dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
 {
     if (!ctx || !loss)
@@ -269,6 +285,7 @@ dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
         return dmx_fail(DMX_ERR_INVALID_ARG,
                         "dmx_backward: loss does not depend on any parameter that needs a "
                         "gradient (was gradient recording off?)");
+    forget_activation_grads(ctx, loss);
     dmx_tensor *g = NULL;
     int acc = 0;
     DMX_TRY(dmx_grad_of(ctx, loss, &g, &acc));
