@@ -1,6 +1,6 @@
 /* The per-step context: a device arena for activations, a host arena for tensor structs, and
- * the tape. The device arena grows by chunks during the first step; at reset, chunks are merged
- * into one block so later steps allocate nothing. */
+ * the tape. Both arenas grow by chunks during the first step; at reset, chunks are merged into
+ * one block each so later steps allocate nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ struct dmx_ctx {
     arena_chunk chunks[DMX_ARENA_MAX_CHUNKS];
     int n_chunks;
     size_t in_use, peak;
-    size_t arena_allocations; /* device buffers allocated since creation */
+    size_t arena_allocations; /* device buffers and host blocks allocated since creation */
     host_block *host;
     dmx_tape_entry *tape;
     size_t tape_len, tape_cap;
@@ -96,21 +96,43 @@ uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed)
     return start;
 }
 
-dmx_status dmx_ctx_reset(dmx_ctx *ctx)
+/* A host block of `cap` bytes on top of the stack (the newest block is first). */
+static host_block *push_host_block(dmx_ctx *ctx, size_t cap)
 {
-    if (!ctx)
-        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
-    ctx->tape_len = 0;
-    ctx->rng_offset = 0;
-    /* Keep the first host block, drop the rest. */
-    if (ctx->host) {
-        free_host_blocks(ctx->host->next);
-        ctx->host->next = NULL;
-        ctx->host->used = 0;
+    host_block *nb = malloc(sizeof *nb + cap);
+    if (!nb)
+        return NULL;
+    ctx->arena_allocations++;
+    nb->cap = cap;
+    nb->used = 0;
+    nb->next = ctx->host;
+    ctx->host = nb;
+    return nb;
+}
+
+/* Host blocks merge like device chunks: one block as large as the step needed, so the next
+ * step mallocs nothing. */
+static dmx_status reset_host_blocks(dmx_ctx *ctx)
+{
+    if (ctx->host && ctx->host->next) {
+        size_t total = 0;
+        for (host_block *b = ctx->host; b; b = b->next)
+            total += b->cap;
+        free_host_blocks(ctx->host);
+        ctx->host = NULL;
+        if (!push_host_block(ctx, total))
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_ctx_reset: host arena of %zu bytes", total);
     }
+    if (ctx->host)
+        ctx->host->used = 0;
+    return DMX_OK;
+}
+
+/* Device chunks merge into one block as large as this step needed, if the device allows it. */
+static dmx_status reset_device_chunks(dmx_ctx *ctx)
+{
     ctx->in_use = 0;
     if (ctx->n_chunks > 1) {
-        /* Merge: one block as large as this step needed, if the device allows it. */
         size_t total = 0;
         for (int i = 0; i < ctx->n_chunks; i++)
             total += ctx->chunks[i].cap;
@@ -129,6 +151,16 @@ dmx_status dmx_ctx_reset(dmx_ctx *ctx)
     for (int i = 0; i < ctx->n_chunks; i++)
         ctx->chunks[i].used = 0;
     return DMX_OK;
+}
+
+dmx_status dmx_ctx_reset(dmx_ctx *ctx)
+{
+    if (!ctx)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
+    ctx->tape_len = 0;
+    ctx->rng_offset = 0;
+    DMX_TRY(reset_host_blocks(ctx));
+    return reset_device_chunks(ctx);
 }
 
 dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *offset)
@@ -171,16 +203,10 @@ void *dmx_ctx_host_alloc(dmx_ctx *ctx, size_t bytes)
 {
     bytes = (bytes + 15) & ~(size_t)15;
     host_block *b = ctx->host;
-    /* Blocks form a stack: the newest is first. */
     if (!b || b->cap - b->used < bytes) {
-        size_t cap = bytes > DMX_HOST_BLOCK ? bytes : DMX_HOST_BLOCK;
-        host_block *nb = malloc(sizeof *nb + cap);
-        if (!nb)
+        b = push_host_block(ctx, bytes > DMX_HOST_BLOCK ? bytes : DMX_HOST_BLOCK);
+        if (!b)
             return NULL;
-        nb->cap = cap;
-        nb->used = 0;
-        nb->next = b;
-        ctx->host = b = nb;
     }
     void *p = b->data + b->used;
     b->used += bytes;
