@@ -52,6 +52,10 @@ dmx_status dmx_test_leaf(dmx_device *dev, const char *name, int ndim, const int6
                          const float *data, dmx_tensor **out);
 void dmx_test_leaf_free(dmx_tensor *t);
 
+/* A leaf like dmx_test_leaf holding uniform values in [lo, hi) drawn from rng. */
+dmx_status dmx_test_leaf_random(dmx_device *dev, const char *name, int ndim, const int64_t *shape,
+                                dmx_test_rng *rng, float lo, float hi, dmx_tensor **out);
+
 /* Host copies (malloc'd, caller frees). */
 float *dmx_test_read(const dmx_tensor *t);
 
