@@ -74,16 +74,31 @@ void dmx_ctx_destroy(dmx_ctx *ctx)
 }
 
 dmx_device *dmx_ctx_device(const dmx_ctx *ctx) { return ctx ? ctx->dev : NULL; }
-void dmx_ctx_set_grad(dmx_ctx *ctx, bool enabled) { ctx->grad_enabled = enabled; }
-bool dmx_ctx_grad_enabled(const dmx_ctx *ctx) { return ctx->grad_enabled; }
-void dmx_ctx_set_training(dmx_ctx *ctx, bool training) { ctx->training = training; }
-bool dmx_ctx_training(const dmx_ctx *ctx) { return ctx->training; }
-size_t dmx_ctx_peak_bytes(const dmx_ctx *ctx) { return ctx->peak; }
+/* The accessors have no status to return: a NULL context is ignored (setters) or reads as
+ * "off" and zero (getters). */
+void dmx_ctx_set_grad(dmx_ctx *ctx, bool enabled)
+{
+    if (ctx)
+        ctx->grad_enabled = enabled;
+}
+
+bool dmx_ctx_grad_enabled(const dmx_ctx *ctx) { return ctx && ctx->grad_enabled; }
+
+void dmx_ctx_set_training(dmx_ctx *ctx, bool training)
+{
+    if (ctx)
+        ctx->training = training;
+}
+
+bool dmx_ctx_training(const dmx_ctx *ctx) { return ctx && ctx->training; }
+size_t dmx_ctx_peak_bytes(const dmx_ctx *ctx) { return ctx ? ctx->peak : 0; }
 size_t dmx_ctx_tape_length(const dmx_ctx *ctx) { return ctx->tape_len; }
 size_t dmx_ctx_arena_allocations(const dmx_ctx *ctx) { return ctx->arena_allocations; }
 
 void dmx_ctx_set_seed(dmx_ctx *ctx, uint64_t seed)
 {
+    if (!ctx)
+        return;
     ctx->seed = seed;
     ctx->rng_offset = 0;
 }
