@@ -254,6 +254,33 @@ static void test_tensor_used_twice_gets_both_contributions(void **state)
     dmx_test_leaf_free(x);
 }
 
+/* Frozen parameters (no REQUIRES_GRAD) get no gradient, and the others get the same gradients
+ * as when everything trains: the backward kernels that always write every gradient (layernorm,
+ * mix_linear's weight kernel) must send the frozen ones to scratch, not into parameters. */
+static void test_frozen_parameters_leave_the_others_unchanged(void **state)
+{
+    fixture *f = *state;
+    size_t n = 0;
+    float *all = reference_grads(f, &n);
+    const int frozen[3] = {1, 3, 6}; /* w1, gamma, b2 */
+    for (int k = 0; k < 3; k++)
+        f->m.p[frozen[k]]->flags &= ~(uint32_t)DMX_TENSOR_REQUIRES_GRAD;
+    model_zero_grads(&f->m);
+    DMX_ASSERT_OK(dmx_test_poison_arena(f->ctx, dmx_ctx_peak_bytes(f->ctx)));
+    step(f->ctx, &f->m);
+    float *got = model_grads(&f->m, &n);
+    size_t at = 0;
+    for (int i = 0; i < N_PARAMS; i++) {
+        const size_t len = (size_t)dmx_tensor_numel(f->m.p[i]);
+        const int is_frozen = i == frozen[0] || i == frozen[1] || i == frozen[2];
+        for (size_t j = at; j < at + len; j++)
+            all[j] = is_frozen ? 0.0f : all[j];
+        DMX_ASSERT_CLOSE(param_names[i], got + at, all + at, len, 0, 0);
+        at += len;
+    }
+    free(all), free(got);
+}
+
 static void test_arena_stops_growing_after_the_first_step(void **state)
 {
     fixture *f = *state;
@@ -368,6 +395,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fresh_gradients_ignore_reused_memory, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tensor_used_twice_gets_both_contributions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_parameters_leave_the_others_unchanged, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_arena_stops_growing_after_the_first_step, setup,
                                         teardown),
