@@ -252,6 +252,135 @@ static const mix_view mix_views[] = {
     {7, 1, 5, 3, 1, 1}, {3, 1, 5, 5, 1, 7}, {2, 3, 3, 3, 3, 1}, {3, 2, 3, 5, 3, 3}, {1, 5, 3, 1, 1, 1},
 };
 
+/* Host data of one view: inputs, upstream gradient, and starting values for += targets. */
+typedef struct mix_data {
+    const mix_view *v;
+    size_t nx, ny, nw, nc;
+    float *x, *w, *c, *dy, *dx0, *dw0, *dc0, *want, *got;
+} mix_data;
+
+static mix_data mix_data_make(const mix_view *v, dmx_test_rng *rng)
+{
+    mix_data d = {.v = v, .nx = xi(v, v->M, 0, 0, 0, 0), .ny = yi(v, v->M, 0, 0, 0, 0),
+                  .nw = wi(v, v->J, 0, 0, 0), .nc = (size_t)v->J * v->R1 * v->Dout};
+    float **bufs[7] = {&d.x, &d.w, &d.c, &d.dy, &d.dx0, &d.dw0, &d.dc0};
+    const size_t sizes[7] = {d.nx, d.nw, d.nc, d.ny, d.nx, d.nw, d.nc};
+    for (int i = 0; i < 7; i++) {
+        *bufs[i] = malloc(sizes[i] * 4);
+        dmx_test_fill(rng, *bufs[i], sizes[i], -1, 1);
+    }
+    d.want = malloc((d.nx + d.ny + d.nw) * 4);
+    d.got = malloc((d.nx + d.ny + d.nw) * 4);
+    return d;
+}
+
+static void mix_data_free(mix_data *d)
+{
+    free(d->x), free(d->w), free(d->c), free(d->dy), free(d->dx0), free(d->dw0), free(d->dc0);
+    free(d->want), free(d->got);
+}
+
+/* y = sum_d W x + c over a NaN-prefilled y. */
+static void check_mix_forward(dmx_device *dev, mix_data *d, dmx_p_mix_linear p, size_t k)
+{
+    const mix_view *v = d->v;
+    dmx_arg ax = dmx_optest_arg(dev, d->x, d->nx), aw = dmx_optest_arg(dev, d->w, d->nw);
+    dmx_arg ac = dmx_optest_arg(dev, d->c, d->nc), ay = dmx_optest_arg(dev, NULL, d->ny);
+    p.has_bias = 1;
+    DMX_OPTEST_RUN(dev, DMX_OP_MIX_LINEAR, &p, ax, aw, ac, ay);
+    for (int m = 0; m < v->M; m++)
+        for (int j = 0; j < v->J; j++)
+            for (int o = 0; o < v->Dout; o++)
+                for (int r1 = 0; r1 < v->R1; r1++)
+                    for (int r2 = 0; r2 < v->R2; r2++) {
+                        double acc = d->c[(j * v->R1 + r1) * v->Dout + o];
+                        for (int i = 0; i < v->Din; i++)
+                            acc += (double)d->w[wi(v, j, r1, o, i)] * d->x[xi(v, m, j, i, r1, r2)];
+                        d->want[yi(v, m, j, o, r1, r2)] = (float)acc;
+                    }
+    dmx_optest_read(ay, d->got);
+    char what[64];
+    snprintf(what, sizeof what, "mix_linear view %zu", k);
+    DMX_ASSERT_CLOSE(what, d->got, d->want, d->ny, 1e-5, 1e-5);
+    dmx_optest_free(ax, "x"), dmx_optest_free(aw, "W"), dmx_optest_free(ac, "c");
+    dmx_optest_free(ay, "y");
+}
+
+/* dx (+)= sum_o W dy, with accumulate 0 (over NaN) and 1. */
+static void check_mix_bwd_x(dmx_device *dev, mix_data *d, dmx_p_mix_linear p, size_t k)
+{
+    const mix_view *v = d->v;
+    for (int acc = 0; acc < 2; acc++) {
+        dmx_arg ady = dmx_optest_arg(dev, d->dy, d->ny), aw = dmx_optest_arg(dev, d->w, d->nw);
+        dmx_arg adx = dmx_optest_arg(dev, acc ? d->dx0 : NULL, d->nx);
+        p.accumulate = acc;
+        DMX_OPTEST_RUN(dev, DMX_OP_MIX_LINEAR_BWD_X, &p, ady, aw, adx);
+        for (int m = 0; m < v->M; m++)
+            for (int j = 0; j < v->J; j++)
+                for (int i = 0; i < v->Din; i++)
+                    for (int r1 = 0; r1 < v->R1; r1++)
+                        for (int r2 = 0; r2 < v->R2; r2++) {
+                            double s = acc ? d->dx0[xi(v, m, j, i, r1, r2)] : 0.0;
+                            for (int o = 0; o < v->Dout; o++)
+                                s += (double)d->w[wi(v, j, r1, o, i)] *
+                                     d->dy[yi(v, m, j, o, r1, r2)];
+                            d->want[xi(v, m, j, i, r1, r2)] = (float)s;
+                        }
+        dmx_optest_read(adx, d->got);
+        char what[64];
+        snprintf(what, sizeof what, "mix_linear_bwd_x view %zu accumulate %d", k, acc);
+        DMX_ASSERT_CLOSE(what, d->got, d->want, d->nx, 1e-5, 1e-5);
+        dmx_optest_free(ady, "dy"), dmx_optest_free(aw, "W"), dmx_optest_free(adx, "dx");
+    }
+}
+
+/* The expected dW (into want[0, nw)) and dc (into want[nw, nw + nc)), both += onto dw0, dc0. */
+static void mix_bwd_w_naive(mix_data *d)
+{
+    const mix_view *v = d->v;
+    for (int j = 0; j < v->J; j++)
+        for (int r1 = 0; r1 < v->R1; r1++)
+            for (int o = 0; o < v->Dout; o++) {
+                double sc = d->dc0[(j * v->R1 + r1) * v->Dout + o];
+                for (int i = 0; i < v->Din; i++) {
+                    double s = d->dw0[wi(v, j, r1, o, i)];
+                    for (int m = 0; m < v->M; m++)
+                        for (int r2 = 0; r2 < v->R2; r2++)
+                            s += (double)d->dy[yi(v, m, j, o, r1, r2)] * d->x[xi(v, m, j, i, r1, r2)];
+                    d->want[wi(v, j, r1, o, i)] = (float)s;
+                }
+                for (int m = 0; m < v->M; m++)
+                    for (int r2 = 0; r2 < v->R2; r2++)
+                        sc += d->dy[yi(v, m, j, o, r1, r2)];
+                d->want[d->nw + (j * v->R1 + r1) * v->Dout + o] = (float)sc;
+            }
+}
+
+/* dW += sum_{m, r2} dy x and dc += sum_{m, r2} dy, with and without the bias. */
+static void check_mix_bwd_w(dmx_device *dev, mix_data *d, dmx_p_mix_linear p, size_t k)
+{
+    mix_bwd_w_naive(d);
+    for (int bias = 0; bias < 2; bias++) {
+        dmx_arg ady = dmx_optest_arg(dev, d->dy, d->ny), ax = dmx_optest_arg(dev, d->x, d->nx);
+        dmx_arg adw = dmx_optest_arg(dev, d->dw0, d->nw);
+        dmx_arg adc = bias ? dmx_optest_arg(dev, d->dc0, d->nc) : (dmx_arg){0};
+        p.has_bias = bias;
+        p.accumulate = 1;
+        DMX_OPTEST_RUN(dev, DMX_OP_MIX_LINEAR_BWD_W, &p, ady, ax, adw, adc);
+        char what[64];
+        dmx_optest_read(adw, d->got);
+        snprintf(what, sizeof what, "mix_linear_bwd_w view %zu (dW)", k);
+        DMX_ASSERT_CLOSE(what, d->got, d->want, d->nw, 1e-5, 1e-5);
+        if (bias) {
+            dmx_optest_read(adc, d->got);
+            snprintf(what, sizeof what, "mix_linear_bwd_w view %zu (dc)", k);
+            DMX_ASSERT_CLOSE(what, d->got, d->want + d->nw, d->nc, 1e-5, 1e-5);
+        }
+        dmx_optest_free(ady, "dy"), dmx_optest_free(ax, "x"), dmx_optest_free(adw, "dW");
+        dmx_optest_free(adc, "dc");
+    }
+}
+
 static void test_mix_linear_kernels(void **state)
 {
     (void)state;
@@ -259,94 +388,13 @@ static void test_mix_linear_kernels(void **state)
     dmx_test_rng rng = {71};
     for (size_t k = 0; k < sizeof mix_views / sizeof mix_views[0]; k++) {
         const mix_view *v = &mix_views[k];
-        const size_t nx = xi(v, v->M, 0, 0, 0, 0), ny = yi(v, v->M, 0, 0, 0, 0);
-        const size_t nw = wi(v, v->J, 0, 0, 0), nc = (size_t)v->J * v->R1 * v->Dout;
-        float *x = malloc(nx * 4), *w = malloc(nw * 4), *c = malloc(nc * 4), *dy = malloc(ny * 4);
-        float *dx0 = malloc(nx * 4), *dw0 = malloc(nw * 4), *dc0 = malloc(nc * 4);
-        float *want = malloc((nx + ny + nw) * 4), *got = malloc((nx + ny + nw) * 4);
-        dmx_test_fill(&rng, x, nx, -1, 1), dmx_test_fill(&rng, w, nw, -1, 1);
-        dmx_test_fill(&rng, c, nc, -1, 1), dmx_test_fill(&rng, dy, ny, -1, 1);
-        dmx_test_fill(&rng, dx0, nx, -1, 1), dmx_test_fill(&rng, dw0, nw, -1, 1);
-        dmx_test_fill(&rng, dc0, nc, -1, 1);
-        dmx_p_mix_linear p = {.M = v->M, .J = v->J, .Din = v->Din, .Dout = v->Dout, .R1 = v->R1,
-                              .R2 = v->R2, .has_bias = 1};
-        char what[96];
-
-        /* Forward over a NaN-prefilled y. */
-        dmx_arg ax = dmx_optest_arg(dev, x, nx), aw = dmx_optest_arg(dev, w, nw);
-        dmx_arg ac = dmx_optest_arg(dev, c, nc), ay = dmx_optest_arg(dev, NULL, ny);
-        DMX_OPTEST_RUN(dev, DMX_OP_MIX_LINEAR, &p, ax, aw, ac, ay);
-        for (int m = 0; m < v->M; m++)
-            for (int j = 0; j < v->J; j++)
-                for (int o = 0; o < v->Dout; o++)
-                    for (int r1 = 0; r1 < v->R1; r1++)
-                        for (int r2 = 0; r2 < v->R2; r2++) {
-                            double acc = c[(j * v->R1 + r1) * v->Dout + o];
-                            for (int d = 0; d < v->Din; d++)
-                                acc += (double)w[wi(v, j, r1, o, d)] * x[xi(v, m, j, d, r1, r2)];
-                            want[yi(v, m, j, o, r1, r2)] = (float)acc;
-                        }
-        dmx_optest_read(ay, got);
-        snprintf(what, sizeof what, "mix_linear view %zu", k);
-        DMX_ASSERT_CLOSE(what, got, want, ny, 1e-5, 1e-5);
-        dmx_optest_free(ay, "y");
-
-        /* dx (+)= sum_o W dy, accumulate 0 (over NaN) and 1. */
-        for (int acc = 0; acc < 2; acc++) {
-            dmx_arg ady = dmx_optest_arg(dev, dy, ny), adx = dmx_optest_arg(dev, acc ? dx0 : NULL, nx);
-            p.accumulate = acc;
-            DMX_OPTEST_RUN(dev, DMX_OP_MIX_LINEAR_BWD_X, &p, ady, aw, adx);
-            for (int m = 0; m < v->M; m++)
-                for (int j = 0; j < v->J; j++)
-                    for (int d = 0; d < v->Din; d++)
-                        for (int r1 = 0; r1 < v->R1; r1++)
-                            for (int r2 = 0; r2 < v->R2; r2++) {
-                                double s = acc ? dx0[xi(v, m, j, d, r1, r2)] : 0.0;
-                                for (int o = 0; o < v->Dout; o++)
-                                    s += (double)w[wi(v, j, r1, o, d)] * dy[yi(v, m, j, o, r1, r2)];
-                                want[xi(v, m, j, d, r1, r2)] = (float)s;
-                            }
-            dmx_optest_read(adx, got);
-            snprintf(what, sizeof what, "mix_linear_bwd_x view %zu accumulate %d", k, acc);
-            DMX_ASSERT_CLOSE(what, got, want, nx, 1e-5, 1e-5);
-            dmx_optest_free(ady, "dy"), dmx_optest_free(adx, "dx");
-        }
-
-        /* dW += sum_{m, r2} dy x, dc += sum_{m, r2} dy; with and without the bias. */
-        for (int bias = 0; bias < 2; bias++) {
-            dmx_arg ady = dmx_optest_arg(dev, dy, ny), adw = dmx_optest_arg(dev, dw0, nw);
-            dmx_arg adc = bias ? dmx_optest_arg(dev, dc0, nc) : (dmx_arg){0};
-            p.has_bias = bias;
-            p.accumulate = 1;
-            DMX_OPTEST_RUN(dev, DMX_OP_MIX_LINEAR_BWD_W, &p, ady, ax, adw, adc);
-            for (int j = 0; j < v->J; j++)
-                for (int r1 = 0; r1 < v->R1; r1++)
-                    for (int o = 0; o < v->Dout; o++) {
-                        double sc = dc0[(j * v->R1 + r1) * v->Dout + o];
-                        for (int d = 0; d < v->Din; d++) {
-                            double s = dw0[wi(v, j, r1, o, d)];
-                            for (int m = 0; m < v->M; m++)
-                                for (int r2 = 0; r2 < v->R2; r2++)
-                                    s += (double)dy[yi(v, m, j, o, r1, r2)] * x[xi(v, m, j, d, r1, r2)];
-                            want[wi(v, j, r1, o, d)] = (float)s;
-                        }
-                        for (int m = 0; m < v->M; m++)
-                            for (int r2 = 0; r2 < v->R2; r2++)
-                                sc += dy[yi(v, m, j, o, r1, r2)];
-                        want[nw + (j * v->R1 + r1) * v->Dout + o] = (float)sc;
-                    }
-            dmx_optest_read(adw, got);
-            snprintf(what, sizeof what, "mix_linear_bwd_w view %zu (dW)", k);
-            DMX_ASSERT_CLOSE(what, got, want, nw, 1e-5, 1e-5);
-            if (bias) {
-                dmx_optest_read(adc, got);
-                snprintf(what, sizeof what, "mix_linear_bwd_w view %zu (dc)", k);
-                DMX_ASSERT_CLOSE(what, got, want + nw, nc, 1e-5, 1e-5);
-            }
-            dmx_optest_free(ady, "dy"), dmx_optest_free(adw, "dW"), dmx_optest_free(adc, "dc");
-        }
-        dmx_optest_free(ax, "x"), dmx_optest_free(aw, "W"), dmx_optest_free(ac, "c");
-        free(x), free(w), free(c), free(dy), free(dx0), free(dw0), free(dc0), free(want), free(got);
+        mix_data d = mix_data_make(v, &rng);
+        dmx_p_mix_linear p = {.M = v->M, .J = v->J, .Din = v->Din, .Dout = v->Dout,
+                              .R1 = v->R1, .R2 = v->R2};
+        check_mix_forward(dev, &d, p, k);
+        check_mix_bwd_x(dev, &d, p, k);
+        check_mix_bwd_w(dev, &d, p, k);
+        mix_data_free(&d);
     }
     dmx_device_close(dev);
 }
