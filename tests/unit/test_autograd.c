@@ -337,7 +337,8 @@ static void test_backward_errors(void **state)
     DMX_ASSERT_OK(dmx_test_leaf(f->dev, "x", 1, &two, v, &x));
     DMX_ASSERT_OK(dmx_ctx_reset(f->ctx));
     DMX_ASSERT_OK(dmx_gelu(f->ctx, x, &y));
-    DMX_ASSERT_FAILS(dmx_backward(f->ctx, y), DMX_ERR_SHAPE, "must have one element, has shape [2]");
+    DMX_ASSERT_FAILS(dmx_backward(f->ctx, y), DMX_ERR_SHAPE,
+                     "must have one element, has shape [2]");
     DMX_ASSERT_FAILS(dmx_backward(f->ctx, NULL), DMX_ERR_INVALID_ARG, "NULL");
     DMX_ASSERT_FAILS(dmx_backward(NULL, y), DMX_ERR_INVALID_ARG, "NULL");
     /* A scalar that depends on nothing trainable. */

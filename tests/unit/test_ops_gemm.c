@@ -249,7 +249,8 @@ static size_t wi(const mix_view *v, int j, int r1, int o, int d)
 
 /* The dense view (goes to BLAS) and strided views (loops), all with odd sizes. */
 static const mix_view mix_views[] = {
-    {7, 1, 5, 3, 1, 1}, {3, 1, 5, 5, 1, 7}, {2, 3, 3, 3, 3, 1}, {3, 2, 3, 5, 3, 3}, {1, 5, 3, 1, 1, 1},
+    {7, 1, 5, 3, 1, 1}, {3, 1, 5, 5, 1, 7}, {2, 3, 3, 3, 3, 1},
+    {3, 2, 3, 5, 3, 3}, {1, 5, 3, 1, 1, 1},
 };
 
 /* Host data of one view: inputs, upstream gradient, and starting values for += targets. */
@@ -346,7 +347,8 @@ static void mix_bwd_w_naive(mix_data *d)
                     double s = d->dw0[wi(v, j, r1, o, i)];
                     for (int m = 0; m < v->M; m++)
                         for (int r2 = 0; r2 < v->R2; r2++)
-                            s += (double)d->dy[yi(v, m, j, o, r1, r2)] * d->x[xi(v, m, j, i, r1, r2)];
+                            s += (double)d->dy[yi(v, m, j, o, r1, r2)] *
+                                 d->x[xi(v, m, j, i, r1, r2)];
                     d->want[wi(v, j, r1, o, i)] = (float)s;
                 }
                 for (int m = 0; m < v->M; m++)

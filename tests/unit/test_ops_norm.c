@@ -143,7 +143,8 @@ static void test_layernorm_backward_kernel(void **state)
         }
     }
     for (int acc = 0; acc < 2; acc++) {
-        dmx_arg ady = dmx_optest_arg(dev, dy, ROWS * COLS), ax = dmx_optest_arg(dev, x, ROWS * COLS);
+        dmx_arg ady = dmx_optest_arg(dev, dy, ROWS * COLS);
+        dmx_arg ax = dmx_optest_arg(dev, x, ROWS * COLS);
         dmx_arg ag = dmx_optest_arg(dev, gamma, COLS), am = dmx_optest_arg(dev, mean, ROWS);
         dmx_arg ar = dmx_optest_arg(dev, rstd, ROWS);
         dmx_arg adx = dmx_optest_arg(dev, acc ? dx0 : NULL, ROWS * COLS);
