@@ -13,6 +13,7 @@
 #include "dimix/data.h"
 #include "dimix/nn.h"
 #include "dimix/models.h"
+#include "dimix/checkpoint.h"
 #include "dimix/lra_data.h"
 
 #define DIMIX_VERSION_MAJOR 0
