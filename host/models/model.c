@@ -8,6 +8,7 @@
 
 static const dmx_model_family *const family_table[] = {
     &dmx_family_mixer, &dmx_family_patchonly, &dmx_family_vit, &dmx_family_imixer,
+    &dmx_family_lra,
 };
 
 static const dmx_model_family *find_family(const char *name)
@@ -35,7 +36,7 @@ dmx_status dmx_model_config_check(const dmx_model_config *cfg)
         return dmx_fail(DMX_ERR_INVALID_ARG, "model %s: classes (%d) and depth (%d) must be >= 1",
                         cfg->family, cfg->classes, cfg->depth);
     if (strcmp(cfg->family, "lra") == 0)
-        return DMX_OK;
+        return dmx_lra_config_check(cfg);
     if (cfg->channels < 1 || cfg->image < 1)
         return dmx_fail(DMX_ERR_INVALID_ARG, "model %s: channels (%d) and image (%d) must be >= 1",
                         cfg->family, cfg->channels, cfg->image);

@@ -21,7 +21,10 @@ struct dmx_model {
 };
 
 extern const dmx_model_family dmx_family_mixer, dmx_family_patchonly, dmx_family_vit,
-    dmx_family_imixer;
+    dmx_family_imixer, dmx_family_lra;
+
+/* The lra family's own checks (sequence length, heads, attention kind and radix). */
+dmx_status dmx_lra_config_check(const dmx_model_config *cfg);
 
 /* Number of patch tokens of an image model: (image / patch)^2. */
 int64_t dmx_model_tokens(const dmx_model_config *cfg);

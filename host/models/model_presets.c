@@ -14,6 +14,9 @@ typedef struct preset {
 #define E1 "family=mixer channels=3 image=32 classes=10 patch=4 dim=121 depth=7 "
 #define E1_BF "token_radix=8 channel_radix=11 "
 #define E2 "family=vit channels=3 image=32 classes=10 heads=8 "
+#define E4 "family=lra dim=64 depth=2 heads=2 mlp_hidden=128 head_hidden=128 dropout=0.1 "
+#define E4_LISTOPS E4 "vocab=18 seq_len=2048 classes=10 "
+#define E4_PATHFINDER E4 "vocab=257 seq_len=1024 classes=2 "
 static const preset presets[] = {
     {"e1-dense", E1 "token_mix=dense channel_mix=dense expansion=1",
      "Dimension Mixer Table 3, CIFAR-10 MLP-Mixer, dense mixing, e=1: 351,675 parameters"},
@@ -57,6 +60,16 @@ static const preset presets[] = {
      "family=mixer channels=1 image=28 classes=10 patch=4 dim=64 depth=4 token_mix=dense "
      "channel_mix=dense expansion=2",
      "the same Mixer with dense token and channel MLPs"},
+    {"lra-listops", E4_LISTOPS "attention=butterfly attn_radix=64",
+     "Table 5 (E4), ListOps at 2048 tokens: 2 pre-LN layers, D 64, 2 heads, butterfly "
+     "attention radix 64 (strides 1, 32)"},
+    {"lra-listops-dense", E4_LISTOPS "attention=dense attn_radix=64",
+     "the same with dense attention (the Standard Transformer row)"},
+    {"lra-pathfinder", E4_PATHFINDER "attention=butterfly attn_radix=128",
+     "Table 5 (E4), Pathfinder-32 (1024 pixels, id = pixel + 1): butterfly attention radix 128 "
+     "(strides 1, 8)"},
+    {"lra-pathfinder-dense", E4_PATHFINDER "attention=dense attn_radix=128",
+     "the same with dense attention"},
 };
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 

@@ -304,15 +304,20 @@ DMX_API dmx_status dmx_attention_forward(dmx_ctx *ctx, const dmx_nn_attention *m
 /* ---- transformer block: `{prefix}.attn`, `{prefix}.norm1`, `{prefix}.mlp.fc1|fc2`,
  * `{prefix}.norm2`. Post-norm (DimMixer CIFAR / ViT, papers.md 1.4):
  *   x1 = LN1(x + Attn(x)); y = LN2(x1 + MLP(x1)).
- * Pre-norm (LRA): x1 = x + Attn(LN1(x)); y = x1 + MLP(LN2(x1)). MLP: D -> hidden -> D, GELU. */
+ * Pre-norm (LRA): x1 = x + Attn(LN1(x)); y = x1 + MLP(LN2(x1)). MLP: D -> hidden -> D, GELU.
+ * `dropout` (pre-norm only; the post-norm block has none) is applied, in training mode, as the
+ * Nystromformer LRA block does: to the attention output before the residual add, after the
+ * MLP's GELU and to the MLP output before the residual add. */
 typedef struct dmx_block_config {
     int64_t dim, heads, hidden;
     bool pre_norm;
     float eps;
+    float dropout; /* probability in [0, 1); 0: none */
 } dmx_block_config;
 
 typedef struct dmx_nn_transformer_block {
     bool pre_norm;
+    float dropout;
     dmx_nn_attention attn;
     dmx_nn_layernorm norm1, norm2;
     dmx_nn_mlp mlp;
