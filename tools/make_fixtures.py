@@ -37,13 +37,18 @@ F64 = torch.float64
 # ---------------------------------------------------------------- safetensors writer
 
 def safetensors_bytes(tensors, metadata):
-    """The safetensors encoding of {name: float32 tensor} with string metadata."""
+    """The safetensors encoding of {name: tensor} with string metadata: int32 tensors are
+    stored as I32 (token ids, labels), every other tensor as F32."""
     header = {"__metadata__": dict(sorted(metadata.items()))}
     chunks, offset = [], 0
     for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous()
-        data = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
+        t = tensors[name].detach()
+        if t.dtype == torch.int32:
+            dtype, data = "I32", t.contiguous().numpy().astype("<i4").tobytes()
+        else:
+            dtype = "F32"
+            data = t.to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
                         "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
