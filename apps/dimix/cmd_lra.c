@@ -1,6 +1,5 @@
 /* dimix lra: Long Range Arena tasks. Sub-commands come from a table (train and eval join it
  * later); `gen` writes a task's data set with the published generators. */
-#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_options.h"
 #include "commands.h"
 #include "dimix/dimix.h"
 
@@ -27,16 +27,11 @@ static const dmx_command gen_tasks[] = {
 
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static int is_help(const char *arg)
-{
-    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
-}
-
 /* Runs the entry of `table` named by argv[1]; `path` ("lra", "lra gen") names the level. */
 static int dispatch(const char *path, const char *what, const dmx_command *table, int n, int argc,
                     char **argv)
 {
-    if (argc < 2 || is_help(argv[1])) {
+    if (argc < 2 || dmx_cli_is_help(argv[1])) {
         FILE *out = argc < 2 ? stderr : stdout;
         fprintf(out, "usage: dimix %s <%s> [options]\n\n%ss:\n", path, what, what);
         for (int i = 0; i < n; i++)
@@ -59,40 +54,6 @@ int dmx_cmd_lra(int argc, char **argv)
 static int lra_gen(int argc, char **argv)
 {
     return dispatch("lra gen", "task", gen_tasks, COUNT_OF(gen_tasks), argc, argv);
-}
-
-/* ---- options ---- */
-
-/* Reads the integer after option argv[*i] into *out; says why not and returns 0 on failure. */
-static int int_option(const char *cmd, int argc, char **argv, int *i, long long lo, long long hi,
-                      long long *out)
-{
-    const char *name = argv[*i];
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dimix %s: %s needs a value\n", cmd, name);
-        return 0;
-    }
-    const char *text = argv[++*i];
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
-        fprintf(stderr, "dimix %s: %s takes an integer in %lld..%lld, not '%s'\n", cmd, name, lo,
-                hi, text);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
-static int text_option(const char *cmd, int argc, char **argv, int *i, const char **out)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dimix %s: %s needs a value\n", cmd, argv[*i]);
-        return 0;
-    }
-    *out = argv[++*i];
-    return 1;
 }
 
 /* ---- progress on the terminal, and Ctrl-C ---- */
@@ -188,28 +149,28 @@ static int gen_listops(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         long long v = 0;
         int ok = 1;
-        if (is_help(argv[i])) {
+        if (dmx_cli_is_help(argv[i])) {
             listops_usage();
             return 0;
         } else if (strcmp(argv[i], "--out") == 0) {
-            ok = text_option(cmd, argc, argv, &i, &out);
+            ok = dmx_cli_text(cmd, argc, argv, &i, &out);
         } else if (strcmp(argv[i], "--train") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, 100000000, &v);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, 100000000, &v);
             cfg.num_train = v;
         } else if (strcmp(argv[i], "--val") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, 100000000, &v);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, 100000000, &v);
             cfg.num_val = v;
         } else if (strcmp(argv[i], "--test") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, 100000000, &v);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, 100000000, &v);
             cfg.num_test = v;
         } else if (strcmp(argv[i], "--min-len") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, 1 << 24, &v);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, 1 << 24, &v);
             cfg.min_length = (int)v;
         } else if (strcmp(argv[i], "--max-len") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 2, 1 << 24, &v);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 2, 1 << 24, &v);
             cfg.max_length = (int)v;
         } else if (strcmp(argv[i], "--seed") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, INT64_MAX, &v);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, INT64_MAX, &v);
             cfg.seed = (uint64_t)v;
         } else {
             fprintf(stderr, "dimix %s: unknown option '%s' (try --help)\n", cmd, argv[i]);
@@ -289,19 +250,19 @@ static int gen_pathfinder(int argc, char **argv)
     long long resolution = 0, contour = 14, count = 200000, seed = 0;
     for (int i = 1; i < argc; i++) {
         int ok = 1;
-        if (is_help(argv[i])) {
+        if (dmx_cli_is_help(argv[i])) {
             pathfinder_usage();
             return 0;
         } else if (strcmp(argv[i], "--out") == 0) {
-            ok = text_option(cmd, argc, argv, &i, &out);
+            ok = dmx_cli_text(cmd, argc, argv, &i, &out);
         } else if (strcmp(argv[i], "--resolution") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 1, 1 << 16, &resolution);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 1, 1 << 16, &resolution);
         } else if (strcmp(argv[i], "--count") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, 100000000, &count);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, 100000000, &count);
         } else if (strcmp(argv[i], "--contour-length") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 1, 1000, &contour);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 1, 1000, &contour);
         } else if (strcmp(argv[i], "--seed") == 0) {
-            ok = int_option(cmd, argc, argv, &i, 0, INT64_MAX, &seed);
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, INT64_MAX, &seed);
         } else {
             fprintf(stderr, "dimix %s: unknown option '%s' (try --help)\n", cmd, argv[i]);
             return 2;
