@@ -1,0 +1,445 @@
+/* dimix lra eval: a checkpoint of the lra model on a task's split or on a batch file (such as
+ * the PyTorch fixtures of tools/make_lra_fixtures.py): accuracy, loss, sequences per second
+ * and the device memory used. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_options.h"
+#include "core/error.h" /* dmx_fail: the CLI links the library statically */
+#include "commands.h"
+#include "dimix/lra_batches.h"
+#include "lra_cli.h"
+#include "progress.h"
+
+static const char *const cmd = "lra eval";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: dimix lra eval --ckpt FILE (--data DIR|FILE --task listops|pathfinder\n"
+            "                      [--split test] [--contour-length 14] | --batch FILE)\n"
+            "                      [--device NAME] [--batch-size 32] [--max-batches N]\n"
+            "                      [--dump-logits FILE]\n\n"
+            "Runs an lra checkpoint in inference mode and prints accuracy, mean cross-entropy,\n"
+            "sequences per second and the device memory used (parameters, gradients buffer and\n"
+            "the activations' peak).\n\n"
+            "  --ckpt FILE          a dimix checkpoint of family lra (or exported weights with\n"
+            "                       the model configuration in their metadata)\n"
+            "  --data DIR|FILE      the task's data: a directory written by `dimix lra gen`\n"
+            "                       (ListOps basic_<split>.tsv, Pathfinder\n"
+            "                       pathfinder<R>_cl<C>_<split>.pfb) or one such file\n"
+            "  --task NAME          listops or pathfinder\n"
+            "  --split NAME         train, val or test (test)\n"
+            "  --contour-length C   Pathfinder split to read (14)\n"
+            "  --batch FILE         a safetensors batch instead: ids [N, S] I32, mask [N, S] F32,\n"
+            "                       labels [N] I32, optionally logits [N, classes] to compare with\n"
+            "  --device NAME        cpu, opencl:N, vulkan:N or auto (DIMIX_DEVICE, else auto)\n"
+            "  --batch-size N       sequences per forward pass (32)\n"
+            "  --max-batches N      stop after N batches (0: all)\n"
+            "  --dump-logits FILE   write logits [N, classes] and labels [N] as safetensors\n"
+            "Exit status: 0 done, 1 a failure, 2 bad usage.\n");
+}
+
+/* ---- the batch file: rows of ids, mask and labels held on the host ---- */
+
+typedef struct batch_file {
+    int64_t rows, seq_len;
+    int32_t *ids, *labels;
+    float *mask;
+    float *logits; /* [rows, classes] PyTorch's, or NULL */
+    int batch_size;
+} batch_file;
+
+static void batch_file_free(batch_file *f)
+{
+    free(f->ids), free(f->labels), free(f->mask), free(f->logits);
+    memset(f, 0, sizeof *f);
+}
+
+/* Reads tensor `name` of dtype `as` with `rows` x `cols` elements (cols 0: a vector). */
+static dmx_status read_rows(const dmx_st_file *st, const char *name, dmx_st_dtype as,
+                            int64_t rows, int64_t cols, void **out)
+{
+    const dmx_st_tensor_info *t = dmx_st_find(st, name);
+    if (!t)
+        return dmx_fail(DMX_ERR_FORMAT, "%s has no tensor '%s'", dmx_st_path(st), name);
+    bool ok = cols ? t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols
+                   : t->ndim == 1 && t->shape[0] == rows;
+    if (!ok && cols)
+        return dmx_fail(DMX_ERR_SHAPE, "%s: tensor '%s' is not [%lld, %lld]", dmx_st_path(st),
+                        name, (long long)rows, (long long)cols);
+    if (!ok)
+        return dmx_fail(DMX_ERR_SHAPE, "%s: tensor '%s' is not [%lld]", dmx_st_path(st), name,
+                        (long long)rows);
+    *out = malloc((size_t)(rows * (cols ? cols : 1)) * 4 + 4);
+    if (!*out)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: no host memory for '%s'", dmx_st_path(st),
+                        name);
+    return dmx_st_read(st, name, as, *out, (size_t)(rows * (cols ? cols : 1)) * 4);
+}
+
+/* Pads rows of s tokens to the model's seq_len (id 0, mask 0); refuses longer ones and ids or
+ * labels the model does not have. */
+static dmx_status fit_to_model(const dmx_st_file *st, batch_file *f, int64_t s,
+                               const dmx_model_config *cfg)
+{
+    const char *path = dmx_st_path(st);
+    if (s > cfg->seq_len)
+        return dmx_fail(DMX_ERR_SHAPE, "%s: sequences of %lld tokens are longer than the "
+                        "model's seq_len %d", path, (long long)s, cfg->seq_len);
+    for (int64_t i = 0; i < f->rows * s; i++)
+        if (f->ids[i] < 0 || f->ids[i] >= cfg->vocab)
+            return dmx_fail(DMX_ERR_FORMAT, "%s: ids[%lld][%lld] = %d is not a token id of the "
+                            "model (0..%d)", path, (long long)(i / s), (long long)(i % s),
+                            f->ids[i], cfg->vocab - 1);
+    for (int64_t r = 0; r < f->rows; r++)
+        if (f->labels[r] < 0 || f->labels[r] >= cfg->classes)
+            return dmx_fail(DMX_ERR_FORMAT, "%s: labels[%lld] = %d is not a class of the model "
+                            "(0..%d)", path, (long long)r, f->labels[r], cfg->classes - 1);
+    f->seq_len = cfg->seq_len;
+    if (s == cfg->seq_len)
+        return DMX_OK;
+    int32_t *ids = calloc((size_t)(f->rows * f->seq_len), sizeof *ids);
+    float *mask = calloc((size_t)(f->rows * f->seq_len), sizeof *mask);
+    if (!ids || !mask) {
+        free(ids), free(mask);
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: no host memory to pad the batch", path);
+    }
+    for (int64_t r = 0; r < f->rows; r++) {
+        memcpy(ids + r * f->seq_len, f->ids + r * s, (size_t)s * sizeof *ids);
+        memcpy(mask + r * f->seq_len, f->mask + r * s, (size_t)s * sizeof *mask);
+    }
+    free(f->ids), free(f->mask);
+    f->ids = ids, f->mask = mask;
+    return DMX_OK;
+}
+
+static dmx_status load_batch_file(const char *path, const dmx_model_config *cfg, batch_file *f)
+{
+    memset(f, 0, sizeof *f);
+    dmx_st_file *st = NULL;
+    DMX_TRY(dmx_st_open(path, &st));
+    const dmx_st_tensor_info *ids = dmx_st_find(st, "ids");
+    dmx_status s = DMX_OK;
+    if (!ids || ids->ndim != 2 || ids->shape[0] < 1 || ids->shape[1] < 1)
+        s = dmx_fail(DMX_ERR_FORMAT, "%s: needs a tensor 'ids' [N, S] (N, S >= 1)", path);
+    int64_t rows = s == DMX_OK ? ids->shape[0] : 0, seq = s == DMX_OK ? ids->shape[1] : 0;
+    f->rows = rows;
+    if (s == DMX_OK)
+        s = read_rows(st, "ids", DMX_ST_I32, rows, seq, (void **)&f->ids);
+    if (s == DMX_OK)
+        s = read_rows(st, "mask", DMX_ST_F32, rows, seq, (void **)&f->mask);
+    if (s == DMX_OK)
+        s = read_rows(st, "labels", DMX_ST_I32, rows, 0, (void **)&f->labels);
+    if (s == DMX_OK && dmx_st_find(st, "logits"))
+        s = read_rows(st, "logits", DMX_ST_F32, rows, cfg->classes, (void **)&f->logits);
+    if (s == DMX_OK)
+        s = fit_to_model(st, f, seq, cfg);
+    dmx_st_close(st);
+    if (s != DMX_OK)
+        batch_file_free(f);
+    return s;
+}
+
+static int64_t file_batches(void *self)
+{
+    const batch_file *f = self;
+    return (f->rows + f->batch_size - 1) / f->batch_size;
+}
+
+static int64_t file_examples(void *self) { return ((const batch_file *)self)->rows; }
+static int64_t file_batch_size(void *self) { return ((const batch_file *)self)->batch_size; }
+
+static dmx_status file_get(void *self, dmx_ctx *ctx, int64_t epoch, int64_t index,
+                           dmx_model_input *in, dmx_tensor **labels)
+{
+    const batch_file *f = self;
+    (void)epoch;
+    const int64_t first = index * f->batch_size;
+    const int64_t rows = f->rows - first < f->batch_size ? f->rows - first : f->batch_size;
+    const int64_t shape[2] = {rows, f->seq_len};
+    DMX_TRY(dmx_tensor_from_host(ctx, DMX_I32, 2, shape, f->ids + first * f->seq_len, "ids",
+                                 &in->ids));
+    DMX_TRY(dmx_tensor_from_host(ctx, DMX_F32, 2, shape, f->mask + first * f->seq_len, "mask",
+                                 &in->mask));
+    return dmx_tensor_from_host(ctx, DMX_I32, 1, &rows, f->labels + first, "labels", labels);
+}
+
+/* ---- evaluation ---- */
+
+typedef struct eval_totals {
+    int64_t examples, correct;
+    double loss_sum;          /* sum over examples of the cross-entropy */
+    double seconds, steady_s; /* all batches; all but the first (warm-up: arena, kernels) */
+    int64_t steady_examples;
+    float *logits;            /* [examples, classes] when kept */
+    int32_t *labels;
+} eval_totals;
+
+/* One inference pass over `src` (epoch 0): argmax accuracy and mean cross-entropy. Logits and
+ * labels are kept when `keep` (for --dump-logits and the comparison with a batch file's). */
+static dmx_status evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
+                           int64_t max_batches, bool keep, eval_totals *t)
+{
+    const int classes = dmx_model_config_of(model)->classes;
+    int64_t batches = src->batches_per_epoch(src->self);
+    if (max_batches > 0 && max_batches < batches)
+        batches = max_batches;
+    const int64_t cap = batches * src->batch_size(src->self);
+    memset(t, 0, sizeof *t);
+    float *logits = malloc((size_t)(src->batch_size(src->self) * classes) * sizeof *logits);
+    int32_t *labels = malloc((size_t)src->batch_size(src->self) * sizeof *labels);
+    if (keep) {
+        t->logits = malloc((size_t)(cap * classes) * sizeof *t->logits);
+        t->labels = malloc((size_t)cap * sizeof *t->labels);
+    }
+    if (!logits || !labels || (keep && (!t->logits || !t->labels))) {
+        free(logits), free(labels);
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "evaluation: no host memory for the logits");
+    }
+    dmx_ctx_set_grad(ctx, false);
+    dmx_ctx_set_training(ctx, false);
+    dmx_progress bar;
+    dmx_progress_begin(&bar, stderr, "eval", batches, (double)src->batch_size(src->self), "seq");
+    dmx_status s = DMX_OK;
+    const double start = dmx_now_seconds();
+    double after_first = start;
+    for (int64_t b = 0; b < batches && s == DMX_OK; b++) {
+        dmx_model_input in = {0};
+        dmx_tensor *label_t = NULL, *out = NULL;
+        s = dmx_ctx_reset(ctx);
+        if (s == DMX_OK)
+            s = src->get(src->self, ctx, 0, b, &in, &label_t);
+        if (s == DMX_OK)
+            s = dmx_model_forward(ctx, model, &in, &out);
+        const int64_t rows = s == DMX_OK ? out->shape[0] : 0;
+        if (s == DMX_OK)
+            s = dmx_tensor_to_host(out, logits, (size_t)(rows * classes) * sizeof *logits);
+        if (s == DMX_OK)
+            s = dmx_tensor_to_host(label_t, labels, (size_t)rows * sizeof *labels);
+        for (int64_t r = 0; r < rows && s == DMX_OK; r++) {
+            const float *z = logits + r * classes;
+            int best = 0;
+            double zmax = z[0], sum = 0;
+            for (int k = 1; k < classes; k++)
+                if (z[k] > z[best])
+                    best = k, zmax = z[k];
+            for (int k = 0; k < classes; k++)
+                sum += exp((double)z[k] - zmax);
+            t->loss_sum += log(sum) + zmax - z[labels[r]];
+            t->correct += best == labels[r];
+        }
+        if (keep && s == DMX_OK) {
+            memcpy(t->logits + t->examples * classes, logits,
+                   (size_t)(rows * classes) * sizeof *logits);
+            memcpy(t->labels + t->examples, labels, (size_t)rows * sizeof *labels);
+        }
+        t->examples += rows;
+        if (b == 0)
+            after_first = dmx_now_seconds();
+        else
+            t->steady_examples += rows;
+        if (s == DMX_OK)
+            dmx_progress_update(&bar, b + 1, NULL);
+    }
+    const double end = dmx_now_seconds();
+    t->seconds = end - start;
+    t->steady_s = end - after_first;
+    dmx_progress_end(&bar, NULL);
+    free(logits), free(labels);
+    return s;
+}
+
+static dmx_status dump_logits(const char *path, const eval_totals *t, int classes,
+                              const char *ckpt, const char *device)
+{
+    dmx_st_writer *w = NULL;
+    DMX_TRY(dmx_st_writer_create(&w));
+    const int64_t lshape[2] = {t->examples, classes};
+    dmx_status s = dmx_st_writer_add(w, "logits", DMX_ST_F32, 2, lshape, t->logits);
+    if (s == DMX_OK)
+        s = dmx_st_writer_add(w, "labels", DMX_ST_I32, 1, &t->examples, t->labels);
+    if (s == DMX_OK)
+        s = dmx_st_writer_set_metadata(w, "checkpoint", ckpt);
+    if (s == DMX_OK)
+        s = dmx_st_writer_set_metadata(w, "device", device);
+    if (s == DMX_OK)
+        s = dmx_st_writer_save(w, path);
+    dmx_st_writer_destroy(w);
+    return s;
+}
+
+/* max |got - want| / max |want| over the logits the batch file brought. */
+static double logits_error(const float *got, const float *want, int64_t n)
+{
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        diff = d > diff || isnan(d) ? d : diff;
+        scale = fmax(scale, fabs((double)want[i]));
+    }
+    return diff / (scale > 0 ? scale : 1.0);
+}
+
+/* ---- the command ---- */
+
+typedef struct eval_args {
+    const char *ckpt, *data, *task, *split, *batch, *device, *dump;
+    long long batch_size, max_batches, contour_length;
+} eval_args;
+
+static int parse_args(int argc, char **argv, eval_args *a)
+{
+    *a = (eval_args){.split = "test", .batch_size = 32, .contour_length = 14};
+    for (int i = 1; i < argc; i++) {
+        int ok = 1;
+        if (dmx_cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--ckpt") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->ckpt);
+        } else if (strcmp(argv[i], "--data") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->data);
+        } else if (strcmp(argv[i], "--task") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->task);
+        } else if (strcmp(argv[i], "--split") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->split);
+        } else if (strcmp(argv[i], "--batch") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->batch);
+        } else if (strcmp(argv[i], "--device") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->device);
+        } else if (strcmp(argv[i], "--dump-logits") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->dump);
+        } else if (strcmp(argv[i], "--batch-size") == 0) {
+            ok = dmx_cli_int(cmd, argc, argv, &i, 1, 1 << 20, &a->batch_size);
+        } else if (strcmp(argv[i], "--max-batches") == 0) {
+            ok = dmx_cli_int(cmd, argc, argv, &i, 0, INT64_MAX, &a->max_batches);
+        } else if (strcmp(argv[i], "--contour-length") == 0) {
+            ok = dmx_cli_int(cmd, argc, argv, &i, 1, 1000, &a->contour_length);
+        } else {
+            fprintf(stderr, "dimix %s: unknown option '%s' (try --help)\n", cmd, argv[i]);
+            return 2;
+        }
+        if (!ok)
+            return 2;
+    }
+    if (!a->ckpt || (!a->batch == !a->data) || (a->data && !a->task)) {
+        fprintf(stderr, "dimix %s: needs --ckpt FILE and either --data DIR --task NAME or "
+                        "--batch FILE (try --help)\n", cmd);
+        return 2;
+    }
+    return -1;
+}
+
+/* Everything the command opened, released in one place. */
+typedef struct eval_run {
+    dmx_device *dev;
+    dmx_model *model;
+    dmx_ctx *ctx;
+    dmx_lra_tokens set;
+    dmx_lra_batches *batches;
+    batch_file file;
+    eval_totals totals;
+} eval_run;
+
+static void release(eval_run *r)
+{
+    free(r->totals.logits), free(r->totals.labels);
+    batch_file_free(&r->file);
+    dmx_lra_batches_destroy(r->batches);
+    dmx_lra_tokens_free(&r->set);
+    dmx_ctx_destroy(r->ctx);
+    dmx_model_destroy(r->model);
+    dmx_device_close(r->dev);
+}
+
+/* Opens the device, the model and the data; returns the batch source through *src. */
+static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
+{
+    if (dmx_device_open(a->device, &r->dev) != DMX_OK)
+        return dmx_app_fail(cmd, "opening the device");
+    if (dmx_checkpoint_load_model(a->ckpt, r->dev, &r->model, NULL) != DMX_OK)
+        return dmx_app_fail(cmd, "loading the model");
+    const dmx_model_config *cfg = dmx_model_config_of(r->model);
+    if (strcmp(cfg->family, "lra") != 0) {
+        fprintf(stderr, "dimix %s: %s holds a %s model, not an lra one\n", cmd, a->ckpt,
+                cfg->family);
+        return 1;
+    }
+    if (dmx_ctx_create(r->dev, &r->ctx) != DMX_OK)
+        return dmx_app_fail(cmd, "creating a context");
+    char path[1024];
+    if (a->batch) {
+        if (load_batch_file(a->batch, cfg, &r->file) != DMX_OK)
+            return dmx_app_fail(cmd, "reading the batch");
+        r->file.batch_size = (int)a->batch_size;
+        *src = (dmx_batch_source){&r->file, file_batches, file_examples, file_batch_size,
+                                  file_get};
+        snprintf(path, sizeof path, "%s", a->batch);
+    } else {
+        if (dmx_lra_cli_load(a->task, a->data, a->split, (int)a->contour_length, cfg, &r->set,
+                             path, sizeof path) != DMX_OK)
+            return dmx_app_fail(cmd, "reading the data");
+        dmx_lra_batch_options bo = {.batch_size = (int)a->batch_size};
+        if (dmx_lra_batches_create(&r->set, &bo, &r->batches) != DMX_OK)
+            return dmx_app_fail(cmd, "batching the data");
+        *src = dmx_lra_batches_source(r->batches);
+    }
+    char text[DMX_CHECKPOINT_TEXT];
+    if (dmx_model_config_format(cfg, text, sizeof text) != DMX_OK)
+        return dmx_app_fail(cmd, "describing the model");
+    printf("model:  %s (%s, %lld parameters)\n", text, a->ckpt,
+           (long long)dmx_params_trainable_count(dmx_model_params(r->model)));
+    printf("data:   %s: %lld sequences of %d tokens\n", path,
+           (long long)src->examples_per_epoch(src->self), cfg->seq_len);
+    printf("device: %s (%s)\n", dmx_device_info_of(r->dev)->name,
+           dmx_device_info_of(r->dev)->description);
+    return 0;
+}
+
+static void report(const eval_args *a, eval_run *r)
+{
+    const eval_totals *t = &r->totals;
+    const int classes = dmx_model_config_of(r->model)->classes;
+    printf("accuracy %.4f (%lld/%lld), loss %.4f\n", (double)t->correct / (double)t->examples,
+           (long long)t->correct, (long long)t->examples, t->loss_sum / (double)t->examples);
+    printf("speed:  %lld sequences in %.2f s: %.1f sequences/s", (long long)t->examples,
+           t->seconds, (double)t->examples / t->seconds);
+    if (t->steady_examples > 0)
+        printf(" (%.1f/s after the first batch of %lld)", (double)t->steady_examples / t->steady_s,
+               a->batch_size);
+    printf("\nmemory: ");
+    dmx_lra_memory mem = dmx_lra_cli_memory(r->model, r->ctx);
+    dmx_lra_cli_print_memory(stdout, &mem);
+    printf(" (batch size %lld)\n", a->batch_size);
+    if (r->file.logits)
+        printf("logits: relative error %.3g against the batch file's (max |diff| / max |want|)"
+               "\n", logits_error(t->logits, r->file.logits, t->examples * classes));
+}
+
+int dmx_cmd_lra_eval(int argc, char **argv)
+{
+    eval_args a;
+    int code = parse_args(argc, argv, &a);
+    if (code >= 0)
+        return code;
+    eval_run r = {0};
+    dmx_batch_source src = {0};
+    code = open_all(&a, &r, &src);
+    if (code == 0) {
+        bool keep = a.dump || r.file.logits;
+        if (evaluate(r.ctx, r.model, &src, a.max_batches, keep, &r.totals) != DMX_OK)
+            code = dmx_app_fail(cmd, "evaluation failed");
+    }
+    if (code == 0)
+        report(&a, &r);
+    if (code == 0 && a.dump &&
+        dump_logits(a.dump, &r.totals, dmx_model_config_of(r.model)->classes, a.ckpt,
+                    dmx_device_info_of(r.dev)->name) != DMX_OK)
+        code = dmx_app_fail(cmd, "writing the logits");
+    release(&r);
+    return code;
+}

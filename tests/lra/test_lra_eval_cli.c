@@ -1,0 +1,184 @@
+/* `dimix lra eval` through the built CLI: on the PyTorch weights and batches it reproduces
+ * PyTorch's logits (dumped with --dump-logits, relative error under 1e-5, dense and butterfly);
+ * on ListOps files it reports accuracy, speed and memory; bad input reaches the user as a
+ * message naming the file and line (a line that is not Source<TAB>Target, an unknown token, a
+ * sequence longer than the model) or the tensor and position (a batch file). */
+#include <math.h>
+#include <sys/wait.h>
+
+#include "lra_test_util.h"
+
+#define DIMIX DIMIX_BINARY_DIR "/dimix"
+#define FIXTURE(name) DIMIX_SOURCE_DIR "/tests/data/lra_" name ".safetensors"
+
+/* Runs `dimix <args>` with stdout and stderr in dir/out.txt; returns the exit code. */
+static int run_dimix(const char *dir, const char *args, char **output)
+{
+    char command[4096], path[600];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    snprintf(command, sizeof command, "'%s' %s > '%s' 2>&1", DIMIX, args, path);
+    int status = system(command);
+    if (status == -1 || !WIFEXITED(status))
+        fail_msg("could not run: %s", command);
+    *output = lra_read_file(path, NULL);
+    return WEXITSTATUS(status);
+}
+
+static void expect_run(const char *dir, const char *args, int code, const char *needle)
+{
+    char *out = NULL;
+    int got = run_dimix(dir, args, &out);
+    if (got != code || !strstr(out, needle))
+        fail_msg("dimix %s: exit %d (want %d), output lacks \"%s\":\n%s", args, got, code, needle,
+                 out);
+    free(out);
+}
+
+/* max |a - b| / max |b| over n floats of two tensors. */
+static double rel_error(const float *got, const float *want, int64_t n)
+{
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        diff = d > diff || isnan(d) ? d : diff;
+        scale = fmax(scale, fabs((double)want[i]));
+    }
+    return diff / scale;
+}
+
+static float *read_f32(const char *path, const char *name, int64_t *numel)
+{
+    dmx_st_file *f = NULL;
+    DMX_ASSERT_OK(dmx_st_open(path, &f));
+    const dmx_st_tensor_info *t = dmx_st_find(f, name);
+    if (!t)
+        fail_msg("%s has no %s", path, name);
+    float *v = malloc((size_t)t->numel * 4);
+    DMX_ASSERT_OK(dmx_st_read(f, name, DMX_ST_F32, v, (size_t)t->numel * 4));
+    *numel = t->numel;
+    dmx_st_close(f);
+    return v;
+}
+
+static void test_torch_weights_through_the_cli(void **state)
+{
+    (void)state;
+    char dir[512], args[2048], dump[600];
+    lra_make_temp_dir(dir, sizeof dir, "eval-torch");
+    const char *kinds[2] = {"dense", "butterfly"};
+    for (int k = 0; k < 2; k++) {
+        char weights[256], batch[256];
+        snprintf(weights, sizeof weights, DIMIX_SOURCE_DIR "/tests/data/lra_%s_weights"
+                 ".safetensors", kinds[k]);
+        snprintf(batch, sizeof batch, DIMIX_SOURCE_DIR "/tests/data/lra_%s_batch.safetensors",
+                 kinds[k]);
+        snprintf(dump, sizeof dump, "%s/logits_%s.safetensors", dir, kinds[k]);
+        /* batch size 3: the 4 sequences take two forward passes, the second one short */
+        snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch '%s' --device cpu "
+                 "--batch-size 3 --dump-logits '%s'", weights, batch, dump);
+        expect_run(dir, args, 0, "logits: relative error");
+        int64_t n = 0, m = 0;
+        float *got = read_f32(dump, "logits", &n), *want = read_f32(batch, "logits", &m);
+        assert_int_equal(n, m);
+        double err = rel_error(got, want, n);
+        printf("dimix lra eval, %s: logits relative error %.3g\n", kinds[k], err);
+        assert_true(err < 1e-5);
+        free(got), free(want);
+    }
+    lra_remove_tree(dir);
+}
+
+/* A small lra checkpoint (seq_len 16, butterfly radix 4) saved from a fresh model. */
+static void write_checkpoint(const char *path)
+{
+    dmx_device *dev = dmx_test_cpu();
+    dmx_model_config cfg;
+    dmx_model *m = NULL;
+    DMX_ASSERT_OK(dmx_model_config_parse("family=lra vocab=18 seq_len=16 classes=10 dim=8 "
+                                         "depth=1 heads=2 mlp_hidden=16 head_hidden=8 "
+                                         "attention=butterfly attn_radix=4", &cfg));
+    DMX_ASSERT_OK(dmx_model_create(dev, &cfg, 3, &m));
+    DMX_ASSERT_OK(dmx_checkpoint_save(path, m, NULL, NULL));
+    dmx_model_destroy(m);
+    dmx_device_close(dev);
+}
+
+static void test_listops_files(void **state)
+{
+    (void)state;
+    char dir[512], ckpt[600], args[2048], tsv[700];
+    lra_make_temp_dir(dir, sizeof dir, "eval-listops");
+    snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", dir);
+    write_checkpoint(ckpt);
+    snprintf(tsv, sizeof tsv, "%s/basic_test.tsv", dir);
+    lra_write_text(tsv, "Source\tTarget\n( ( [MAX 2 ) 9 ) ] )\t9\n( [SM 1 2 ] )\t3\n"
+                        "( ( [MIN 4 ) 7 ) ] )\t4\n");
+    snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task listops --batch-size 2",
+             ckpt, dir);
+    expect_run(dir, args, 0, "sequences/s");
+    expect_run(dir, args, 0, "/3), loss");
+    expect_run(dir, args, 0, "activations (peak)");
+
+    /* bad lines: each message names the file and the line */
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"Source\tTarget\n( [SM 1 2 ] )\t3\n( [MAX 2 9 ] ) 9\n", "basic_test.tsv:3: no tab"},
+        {"Source\tTarget\n( [SM 1 2 ] )\t3\n( [AVG 2 9 ] )\t9\n",
+         "basic_test.tsv:3: unknown token '[AVG'"},
+        {"Source\tTarget\n( [SM 1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7 ] )\t3\n",
+         "basic_test.tsv:2: more than 16 tokens"},
+        {"Source\tTarget\n( [SM 1 2 ] )\tx\n", "basic_test.tsv:2: Target 'x'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lra_write_text(tsv, bad[i].text);
+        expect_run(dir, args, 1, bad[i].needle);
+    }
+    lra_remove_tree(dir);
+}
+
+/* A batch file whose sequences are longer than the model, or with an id it lacks. */
+static void test_bad_batch_files(void **state)
+{
+    (void)state;
+    char dir[512], ckpt[600], path[700], args[2048];
+    lra_make_temp_dir(dir, sizeof dir, "eval-batch");
+    snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", dir);
+    write_checkpoint(ckpt);
+    snprintf(path, sizeof path, "%s/batch.safetensors", dir);
+    for (int variant = 0; variant < 2; variant++) {
+        const int64_t S = variant == 0 ? 32 : 16, shape[2] = {2, S}, rows = 2;
+        int32_t ids[64] = {0}, labels[2] = {1, 2};
+        float mask[64] = {0};
+        for (int i = 0; i < 2 * S; i++)
+            ids[i] = 1, mask[i] = 1.0f;
+        if (variant == 1)
+            ids[S + 5] = 18; /* vocab is 18: ids 0..17 */
+        dmx_st_writer *w = NULL;
+        DMX_ASSERT_OK(dmx_st_writer_create(&w));
+        DMX_ASSERT_OK(dmx_st_writer_add(w, "ids", DMX_ST_I32, 2, shape, ids));
+        DMX_ASSERT_OK(dmx_st_writer_add(w, "mask", DMX_ST_F32, 2, shape, mask));
+        DMX_ASSERT_OK(dmx_st_writer_add(w, "labels", DMX_ST_I32, 1, &rows, labels));
+        DMX_ASSERT_OK(dmx_st_writer_save(w, path));
+        dmx_st_writer_destroy(w);
+        snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch '%s'", ckpt, path);
+        expect_run(dir, args, 1, variant == 0 ? "batch.safetensors: sequences of 32 tokens are "
+                                                "longer than the model's seq_len 16"
+                                              : "batch.safetensors: ids[1][5] = 18");
+    }
+    expect_run(dir, "lra eval --batch x", 2, "needs --ckpt FILE");
+    snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task sudoku", ckpt, dir);
+    expect_run(dir, args, 1, "unknown LRA task 'sudoku'");
+    expect_run(dir, "lra --help", 0, "eval ");
+    lra_remove_tree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_torch_weights_through_the_cli),
+        cmocka_unit_test(test_listops_files),
+        cmocka_unit_test(test_bad_batch_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
