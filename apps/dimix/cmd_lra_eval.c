@@ -19,8 +19,9 @@ static const char *const cmd = "lra eval";
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: dimix lra eval --ckpt FILE (--data DIR|FILE --task listops|pathfinder\n"
-            "                      [--split test] [--contour-length 14] | --batch FILE)\n"
+            "usage: dimix lra eval (--ckpt FILE | --preset NAME [--set KEY=VALUE]...)\n"
+            "                      (--data DIR|FILE --task listops|pathfinder [--split test]\n"
+            "                       [--contour-length 14] | --batch FILE)\n"
             "                      [--device NAME] [--batch-size 32] [--max-batches N]\n"
             "                      [--dump-logits FILE]\n\n"
             "Runs an lra checkpoint in inference mode and prints accuracy, mean cross-entropy,\n"
@@ -28,6 +29,10 @@ static void usage(FILE *out)
             "the activations' peak).\n\n"
             "  --ckpt FILE          a dimix checkpoint of family lra (or exported weights with\n"
             "                       the model configuration in their metadata)\n"
+            "  --preset NAME        instead of --ckpt: a freshly initialised model of that\n"
+            "                       preset (lra-listops, lra-pathfinder, ...; seed 0), to\n"
+            "                       measure speed and memory (its accuracy is chance)\n"
+            "  --set KEY=VALUE      change a knob of the preset (seq_len=512, attention=dense)\n"
             "  --data DIR|FILE      the task's data: a directory written by `dimix lra gen`\n"
             "                       (ListOps basic_<split>.tsv, Pathfinder\n"
             "                       pathfinder<R>_cl<C>_<split>.pfb) or one such file\n"
@@ -286,8 +291,12 @@ static double logits_error(const float *got, const float *want, int64_t n)
 
 /* ---- the command ---- */
 
+#define MAX_SETS 32
+
 typedef struct eval_args {
-    const char *ckpt, *data, *task, *split, *batch, *device, *dump;
+    const char *ckpt, *preset, *data, *task, *split, *batch, *device, *dump;
+    const char *sets[MAX_SETS];
+    int n_sets;
     long long batch_size, max_batches, contour_length;
 } eval_args;
 
@@ -301,6 +310,14 @@ static int parse_args(int argc, char **argv, eval_args *a)
             return 0;
         } else if (strcmp(argv[i], "--ckpt") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->ckpt);
+        } else if (strcmp(argv[i], "--preset") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->preset);
+        } else if (strcmp(argv[i], "--set") == 0) {
+            if (a->n_sets == MAX_SETS) {
+                fprintf(stderr, "dimix %s: at most %d --set options\n", cmd, MAX_SETS);
+                return 2;
+            }
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->sets[a->n_sets++]);
         } else if (strcmp(argv[i], "--data") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->data);
         } else if (strcmp(argv[i], "--task") == 0) {
@@ -326,9 +343,10 @@ static int parse_args(int argc, char **argv, eval_args *a)
         if (!ok)
             return 2;
     }
-    if (!a->ckpt || (!a->batch == !a->data) || (a->data && !a->task)) {
-        fprintf(stderr, "dimix %s: needs --ckpt FILE and either --data DIR --task NAME or "
-                        "--batch FILE (try --help)\n", cmd);
+    if (!a->ckpt == !a->preset || (!a->batch == !a->data) || (a->data && !a->task) ||
+        (a->n_sets && !a->preset)) {
+        fprintf(stderr, "dimix %s: needs --ckpt FILE or --preset NAME (with its --set), and "
+                        "either --data DIR --task NAME or --batch FILE (try --help)\n", cmd);
         return 2;
     }
     return -1;
@@ -356,17 +374,35 @@ static void release(eval_run *r)
     dmx_device_close(r->dev);
 }
 
+/* The preset with its --set knobs, initialised from seed 0. */
+static dmx_status fresh_model(const eval_args *a, dmx_device *dev, dmx_model **out)
+{
+    dmx_model_config cfg;
+    DMX_TRY(dmx_model_preset(a->preset, &cfg));
+    for (int k = 0; k < a->n_sets; k++) {
+        char key[64];
+        const char *eq = strchr(a->sets[k], '=');
+        if (!eq || eq == a->sets[k] || (size_t)(eq - a->sets[k]) >= sizeof key)
+            return dmx_fail(DMX_ERR_INVALID_ARG, "--set '%s' is not KEY=VALUE", a->sets[k]);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - a->sets[k]), a->sets[k]);
+        DMX_TRY(dmx_model_config_set(&cfg, key, eq + 1));
+    }
+    return dmx_model_create(dev, &cfg, 0, out);
+}
+
 /* Opens the device, the model and the data; returns the batch source through *src. */
 static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
 {
     if (dmx_device_open(a->device, &r->dev) != DMX_OK)
         return dmx_app_fail(cmd, "opening the device");
-    if (dmx_checkpoint_load_model(a->ckpt, r->dev, &r->model, NULL) != DMX_OK)
+    if (a->ckpt && dmx_checkpoint_load_model(a->ckpt, r->dev, &r->model, NULL) != DMX_OK)
         return dmx_app_fail(cmd, "loading the model");
+    if (a->preset && fresh_model(a, r->dev, &r->model) != DMX_OK)
+        return dmx_app_fail(cmd, "building the model");
     const dmx_model_config *cfg = dmx_model_config_of(r->model);
     if (strcmp(cfg->family, "lra") != 0) {
-        fprintf(stderr, "dimix %s: %s holds a %s model, not an lra one\n", cmd, a->ckpt,
-                cfg->family);
+        fprintf(stderr, "dimix %s: %s is a %s model, not an lra one\n", cmd,
+                a->ckpt ? a->ckpt : a->preset, cfg->family);
         return 1;
     }
     if (dmx_ctx_create(r->dev, &r->ctx) != DMX_OK)
@@ -391,7 +427,7 @@ static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
     char text[DMX_CHECKPOINT_TEXT];
     if (dmx_model_config_format(cfg, text, sizeof text) != DMX_OK)
         return dmx_app_fail(cmd, "describing the model");
-    printf("model:  %s (%s, %lld parameters)\n", text, a->ckpt,
+    printf("model:  %s (%s, %lld parameters)\n", text, a->ckpt ? a->ckpt : "fresh weights",
            (long long)dmx_params_trainable_count(dmx_model_params(r->model)));
     printf("data:   %s: %lld sequences of %d tokens\n", path,
            (long long)src->examples_per_epoch(src->self), cfg->seq_len);

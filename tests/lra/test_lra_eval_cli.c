@@ -118,7 +118,6 @@ static void test_listops_files(void **state)
     expect_run(dir, args, 0, "sequences/s");
     expect_run(dir, args, 0, "/3), loss");
     expect_run(dir, args, 0, "activations (peak)");
-
     /* bad lines: each message names the file and the line */
     static const struct {
         const char *text, *needle;
@@ -134,6 +133,16 @@ static void test_listops_files(void **state)
         lra_write_text(tsv, bad[i].text);
         expect_run(dir, args, 1, bad[i].needle);
     }
+    lra_write_text(tsv, "Source\tTarget\n( [SM 1 2 ] )\t3\n");
+    snprintf(args, sizeof args, "lra eval --preset lra-listops-dense --set seq_len=16 --data '%s' "
+             "--task listops", dir);
+    expect_run(dir, args, 0, "attention=dense heads=2");
+    snprintf(args, sizeof args, "lra eval --preset lra-listops --set seq_len=17 --data '%s' "
+             "--task listops", dir);
+    expect_run(dir, args, 1, "seq_len 17");
+    snprintf(args, sizeof args, "lra eval --preset lra-listops --set depth --data '%s' "
+             "--task listops", dir);
+    expect_run(dir, args, 1, "'depth' is not KEY=VALUE");
     lra_remove_tree(dir);
 }
 
