@@ -198,7 +198,7 @@ static void on_step(void *user, const dmx_step_info *s)
                  (long long)p->epochs);
         static char held[48];
         snprintf(held, sizeof held, "%s", label);
-        dmx_progress_begin(&p->bar, stderr, held, s->batches_per_epoch - s->batch + 1,
+        dmx_progress_begin(&p->bar, stderr, held, s->batches_per_epoch - s->batch,
                            (double)p->batch, "img");
         p->bar.done = 0;
         p->bar_open = true;
@@ -331,9 +331,11 @@ static int run(const train_args *a)
     } else if (s != DMX_OK) {
         rc = dmx_app_fail("train", "training");
     } else {
-        printf("done: %lld steps in %.1f s; test accuracy %.2f%%; checkpoint %s/checkpoint.safetensors"
-               ", curves %s/curves.svg\n", (long long)res.steps, res.seconds,
-               100.0 * res.test_accuracy, out_dir, out_dir);
+        char acc[48] = "no test evaluation ran";
+        if (res.test_accuracy >= 0)
+            snprintf(acc, sizeof acc, "test accuracy %.2f%%", 100.0 * res.test_accuracy);
+        printf("done: %lld steps in %.1f s; %s; checkpoint %s/checkpoint.safetensors, curves "
+               "%s/curves.svg\n", (long long)res.steps, res.seconds, acc, out_dir, out_dir);
         rc = 0;
     }
 out:

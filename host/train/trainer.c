@@ -197,8 +197,17 @@ static dmx_status run(trainer *t, dmx_train_result *res)
 done:
     res->steps = step;
     res->seconds = seconds_now() - t0;
-    if (o->max_steps > 0 && step >= o->max_steps && !res->interrupted)
+    if (o->max_steps > 0 && step >= o->max_steps && !res->interrupted && batch > 0) {
+        /* stopped inside an epoch: evaluate and checkpoint where it stands */
+        if (t->test && o->eval_each_epoch) {
+            dmx_eval_result ev = {0};
+            dmx_eval_options eo = {.max_batches = o->eval_max_batches};
+            DMX_TRY(dmx_evaluate(t->ctx, t->model, t->test, &eo, &ev));
+            res->test_accuracy = ev.accuracy;
+            dmx_eval_result_free(&ev);
+        }
         DMX_TRY(save_checkpoint(t, step, epoch, batch));
+    }
     return res->interrupted ? dmx_fail(DMX_ERR_INTERRUPTED, "training stopped on request at step "
                                        "%lld; checkpoint written", (long long)step)
                             : DMX_OK;
