@@ -12,6 +12,8 @@ int dmx_cmd_devices(int argc, char **argv);
 int dmx_cmd_parity(int argc, char **argv);
 int dmx_cmd_lra(int argc, char **argv);
 int dmx_cmd_lra_eval(int argc, char **argv); /* dimix lra eval */
+int dmx_cmd_train(int argc, char **argv);
+int dmx_cmd_eval(int argc, char **argv);
 
 /* Prints "dimix <cmd>: <message>" and the library's last error to stderr; returns 1. */
 int dmx_app_fail(const char *cmd, const char *what);
