@@ -6,7 +6,7 @@
 
 #include "app_data.h"
 #include "commands.h"
-#include "core/error.h"
+#include "logit_dump.h"
 
 static void usage(FILE *out)
 {
@@ -18,49 +18,6 @@ static void usage(FILE *out)
             "  --data DIR          as for dimix train (default %s)\n"
             "  --dump-logits FILE  write logits [N, classes] and labels [N] as safetensors\n",
             DMX_DEFAULT_DATA);
-}
-
-typedef struct logit_dump {
-    float *logits;
-    int32_t *labels;
-    int64_t rows, cap, classes;
-} logit_dump;
-
-static dmx_status keep_logits(void *user, int64_t index, dmx_tensor *logits, dmx_tensor *labels)
-{
-    (void)index;
-    logit_dump *d = user;
-    int64_t B = logits->shape[0];
-    if (d->rows + B > d->cap) {
-        int64_t cap = (d->rows + B) * 2;
-        float *l = realloc(d->logits, (size_t)(cap * d->classes) * sizeof *l);
-        int32_t *y = l ? realloc(d->labels, (size_t)cap * sizeof *y) : NULL;
-        if (l)
-            d->logits = l;
-        if (!l || !y)
-            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "eval: out of memory keeping logits");
-        d->labels = y;
-        d->cap = cap;
-    }
-    DMX_TRY(dmx_tensor_to_host(logits, d->logits + d->rows * d->classes,
-                               (size_t)(B * d->classes) * sizeof(float)));
-    DMX_TRY(dmx_tensor_to_host(labels, d->labels + d->rows, (size_t)B * sizeof(int32_t)));
-    d->rows += B;
-    return DMX_OK;
-}
-
-static dmx_status write_dump(const char *path, const logit_dump *d)
-{
-    dmx_st_writer *w = NULL;
-    DMX_TRY(dmx_st_writer_create(&w));
-    const int64_t lshape[2] = {d->rows, d->classes}, yshape[1] = {d->rows};
-    dmx_status s = dmx_st_writer_add(w, "logits", DMX_ST_F32, 2, lshape, d->logits);
-    if (s == DMX_OK)
-        s = dmx_st_writer_add(w, "labels", DMX_ST_I32, 1, yshape, d->labels);
-    if (s == DMX_OK)
-        s = dmx_st_writer_save(w, path);
-    dmx_st_writer_destroy(w);
-    return s;
 }
 
 static void print_confusion(const dmx_eval_result *r)
@@ -114,7 +71,7 @@ int dmx_cmd_eval(int argc, char **argv)
     dmx_ctx *ctx = NULL;
     dmx_image_dataset *ds = NULL;
     dmx_app_images im = {0};
-    logit_dump dumped = {0};
+    dmx_logit_dump dumped = {0};
     dmx_eval_result r = {0};
     if (dmx_app_open_device("eval", device, &dev) != DMX_OK ||
         dmx_checkpoint_load_model(ckpt, dev, &model, NULL) != DMX_OK) {
@@ -144,7 +101,7 @@ int dmx_cmd_eval(int argc, char **argv)
     if (dmx_ctx_create(dev, &ctx) != DMX_OK)
         goto out;
     dumped.classes = cfg->classes;
-    dmx_eval_options eo = {.on_logits = dump ? keep_logits : NULL, .user = &dumped};
+    dmx_eval_options eo = {.on_logits = dump ? dmx_logit_dump_keep : NULL, .user = &dumped};
     if (dmx_evaluate(ctx, model, im.source, &eo, &r) != DMX_OK) {
         rc = dmx_app_fail("eval", "evaluating");
         goto out;
@@ -153,15 +110,14 @@ int dmx_cmd_eval(int argc, char **argv)
            data, split, (long long)r.examples, 100.0 * r.accuracy, r.loss,
            r.seconds > 0 ? (double)r.examples / r.seconds : 0.0);
     print_confusion(&r);
-    if (dump && write_dump(dump, &dumped) != DMX_OK) {
+    if (dump && dmx_logit_dump_write(dump, &dumped) != DMX_OK) {
         rc = dmx_app_fail("eval", "writing the logits");
         goto out;
     }
     rc = 0;
 out:
     dmx_eval_result_free(&r);
-    free(dumped.logits);
-    free(dumped.labels);
+    dmx_logit_dump_free(&dumped);
     dmx_app_images_free(&im);
     dmx_image_dataset_free(ds);
     dmx_ctx_destroy(ctx);
