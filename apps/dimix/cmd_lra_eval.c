@@ -11,6 +11,7 @@
 #include "core/error.h" /* dmx_fail: the CLI links the library statically */
 #include "commands.h"
 #include "dimix/lra_batches.h"
+#include "logit_dump.h"
 #include "lra_cli.h"
 #include "progress.h"
 
@@ -173,107 +174,44 @@ static dmx_status file_get(void *self, dmx_ctx *ctx, int64_t epoch, int64_t inde
     return dmx_tensor_from_host(ctx, DMX_I32, 1, &rows, f->labels + first, "labels", labels);
 }
 
-/* ---- evaluation ---- */
+/* ---- evaluation: dmx_evaluate with a progress bar, the time of the first batch (arena
+ * growth, kernel builds) and, when asked, every logit ---- */
 
-typedef struct eval_totals {
-    int64_t examples, correct;
-    double loss_sum;          /* sum over examples of the cross-entropy */
-    double seconds, steady_s; /* all batches; all but the first (warm-up: arena, kernels) */
-    int64_t steady_examples;
-    float *logits;            /* [examples, classes] when kept */
-    int32_t *labels;
-} eval_totals;
+typedef struct eval_watch {
+    dmx_progress bar;
+    double first_batch_done;
+    bool keep;
+    dmx_logit_dump dump;
+} eval_watch;
 
-/* One inference pass over `src` (epoch 0): argmax accuracy and mean cross-entropy. Logits and
- * labels are kept when `keep` (for --dump-logits and the comparison with a batch file's). */
-static dmx_status evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
-                           int64_t max_batches, bool keep, eval_totals *t)
+static void on_batch(void *user, int64_t done, int64_t total)
 {
-    const int classes = dmx_model_config_of(model)->classes;
+    eval_watch *w = user;
+    (void)total;
+    if (done == 1)
+        w->first_batch_done = dmx_now_seconds();
+    dmx_progress_update(&w->bar, done, NULL);
+}
+
+static dmx_status on_logits(void *user, int64_t index, dmx_tensor *logits, dmx_tensor *labels)
+{
+    eval_watch *w = user;
+    return w->keep ? dmx_logit_dump_keep(&w->dump, index, logits, labels) : DMX_OK;
+}
+
+static dmx_status evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
+                           int64_t max_batches, eval_watch *w, dmx_eval_result *r)
+{
     int64_t batches = src->batches_per_epoch(src->self);
     if (max_batches > 0 && max_batches < batches)
         batches = max_batches;
-    const int64_t cap = batches * src->batch_size(src->self);
-    memset(t, 0, sizeof *t);
-    float *logits = malloc((size_t)(src->batch_size(src->self) * classes) * sizeof *logits);
-    int32_t *labels = malloc((size_t)src->batch_size(src->self) * sizeof *labels);
-    if (keep) {
-        t->logits = malloc((size_t)(cap * classes) * sizeof *t->logits);
-        t->labels = malloc((size_t)cap * sizeof *t->labels);
-    }
-    if (!logits || !labels || (keep && (!t->logits || !t->labels))) {
-        free(logits), free(labels);
-        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "evaluation: no host memory for the logits");
-    }
-    dmx_ctx_set_grad(ctx, false);
-    dmx_ctx_set_training(ctx, false);
-    dmx_progress bar;
-    dmx_progress_begin(&bar, stderr, "eval", batches, (double)src->batch_size(src->self), "seq");
-    dmx_status s = DMX_OK;
-    const double start = dmx_now_seconds();
-    double after_first = start;
-    for (int64_t b = 0; b < batches && s == DMX_OK; b++) {
-        dmx_model_input in = {0};
-        dmx_tensor *label_t = NULL, *out = NULL;
-        s = dmx_ctx_reset(ctx);
-        if (s == DMX_OK)
-            s = src->get(src->self, ctx, 0, b, &in, &label_t);
-        if (s == DMX_OK)
-            s = dmx_model_forward(ctx, model, &in, &out);
-        const int64_t rows = s == DMX_OK ? out->shape[0] : 0;
-        if (s == DMX_OK)
-            s = dmx_tensor_to_host(out, logits, (size_t)(rows * classes) * sizeof *logits);
-        if (s == DMX_OK)
-            s = dmx_tensor_to_host(label_t, labels, (size_t)rows * sizeof *labels);
-        for (int64_t r = 0; r < rows && s == DMX_OK; r++) {
-            const float *z = logits + r * classes;
-            int best = 0;
-            double zmax = z[0], sum = 0;
-            for (int k = 1; k < classes; k++)
-                if (z[k] > z[best])
-                    best = k, zmax = z[k];
-            for (int k = 0; k < classes; k++)
-                sum += exp((double)z[k] - zmax);
-            t->loss_sum += log(sum) + zmax - z[labels[r]];
-            t->correct += best == labels[r];
-        }
-        if (keep && s == DMX_OK) {
-            memcpy(t->logits + t->examples * classes, logits,
-                   (size_t)(rows * classes) * sizeof *logits);
-            memcpy(t->labels + t->examples, labels, (size_t)rows * sizeof *labels);
-        }
-        t->examples += rows;
-        if (b == 0)
-            after_first = dmx_now_seconds();
-        else
-            t->steady_examples += rows;
-        if (s == DMX_OK)
-            dmx_progress_update(&bar, b + 1, NULL);
-    }
-    const double end = dmx_now_seconds();
-    t->seconds = end - start;
-    t->steady_s = end - after_first;
-    dmx_progress_end(&bar, NULL);
-    free(logits), free(labels);
-    return s;
-}
-
-static dmx_status dump_logits(const char *path, const eval_totals *t, int classes,
-                              const char *ckpt, const char *device)
-{
-    dmx_st_writer *w = NULL;
-    DMX_TRY(dmx_st_writer_create(&w));
-    const int64_t lshape[2] = {t->examples, classes};
-    dmx_status s = dmx_st_writer_add(w, "logits", DMX_ST_F32, 2, lshape, t->logits);
-    if (s == DMX_OK)
-        s = dmx_st_writer_add(w, "labels", DMX_ST_I32, 1, &t->examples, t->labels);
-    if (s == DMX_OK)
-        s = dmx_st_writer_set_metadata(w, "checkpoint", ckpt);
-    if (s == DMX_OK)
-        s = dmx_st_writer_set_metadata(w, "device", device);
-    if (s == DMX_OK)
-        s = dmx_st_writer_save(w, path);
-    dmx_st_writer_destroy(w);
+    w->dump.classes = dmx_model_config_of(model)->classes;
+    dmx_progress_begin(&w->bar, stderr, "eval", batches, (double)src->batch_size(src->self),
+                       "seq");
+    dmx_eval_options eo = {.max_batches = max_batches, .on_logits = on_logits,
+                           .on_batch = on_batch, .user = w};
+    dmx_status s = dmx_evaluate(ctx, model, src, &eo, r);
+    dmx_progress_end(&w->bar, NULL);
     return s;
 }
 
@@ -360,12 +298,15 @@ typedef struct eval_run {
     dmx_lra_tokens set;
     dmx_lra_batches *batches;
     batch_file file;
-    eval_totals totals;
+    eval_watch watch;
+    dmx_eval_result result;
+    double end; /* when the evaluation finished */
 } eval_run;
 
 static void release(eval_run *r)
 {
-    free(r->totals.logits), free(r->totals.labels);
+    dmx_logit_dump_free(&r->watch.dump);
+    dmx_eval_result_free(&r->result);
     batch_file_free(&r->file);
     dmx_lra_batches_destroy(r->batches);
     dmx_lra_tokens_free(&r->set);
@@ -438,22 +379,24 @@ static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
 
 static void report(const eval_args *a, eval_run *r)
 {
-    const eval_totals *t = &r->totals;
+    const dmx_eval_result *t = &r->result;
     const int classes = dmx_model_config_of(r->model)->classes;
-    printf("accuracy %.4f (%lld/%lld), loss %.4f\n", (double)t->correct / (double)t->examples,
-           (long long)t->correct, (long long)t->examples, t->loss_sum / (double)t->examples);
+    printf("accuracy %.4f (%lld/%lld), loss %.4f\n", t->accuracy, (long long)t->correct,
+           (long long)t->examples, t->loss);
     printf("speed:  %lld sequences in %.2f s: %.1f sequences/s", (long long)t->examples,
            t->seconds, (double)t->examples / t->seconds);
-    if (t->steady_examples > 0)
-        printf(" (%.1f/s after the first batch of %lld)", (double)t->steady_examples / t->steady_s,
-               a->batch_size);
+    const int64_t later = t->examples - (a->batch_size < t->examples ? a->batch_size
+                                                                     : t->examples);
+    if (later > 0)
+        printf(" (%.1f/s after the first batch of %lld)",
+               (double)later / (r->end - r->watch.first_batch_done), a->batch_size);
     printf("\nmemory: ");
     dmx_lra_memory mem = dmx_lra_cli_memory(r->model, r->ctx);
     dmx_lra_cli_print_memory(stdout, &mem);
     printf(" (batch size %lld)\n", a->batch_size);
     if (r->file.logits)
         printf("logits: relative error %.3g against the batch file's (max |diff| / max |want|)"
-               "\n", logits_error(t->logits, r->file.logits, t->examples * classes));
+               "\n", logits_error(r->watch.dump.logits, r->file.logits, t->examples * classes));
 }
 
 int dmx_cmd_lra_eval(int argc, char **argv)
@@ -466,15 +409,14 @@ int dmx_cmd_lra_eval(int argc, char **argv)
     dmx_batch_source src = {0};
     code = open_all(&a, &r, &src);
     if (code == 0) {
-        bool keep = a.dump || r.file.logits;
-        if (evaluate(r.ctx, r.model, &src, a.max_batches, keep, &r.totals) != DMX_OK)
+        r.watch.keep = a.dump || r.file.logits;
+        if (evaluate(r.ctx, r.model, &src, a.max_batches, &r.watch, &r.result) != DMX_OK)
             code = dmx_app_fail(cmd, "evaluation failed");
+        r.end = dmx_now_seconds();
     }
     if (code == 0)
         report(&a, &r);
-    if (code == 0 && a.dump &&
-        dump_logits(a.dump, &r.totals, dmx_model_config_of(r.model)->classes, a.ckpt,
-                    dmx_device_info_of(r.dev)->name) != DMX_OK)
+    if (code == 0 && a.dump && dmx_logit_dump_write(a.dump, &r.watch.dump) != DMX_OK)
         code = dmx_app_fail(cmd, "writing the logits");
     release(&r);
     return code;
