@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "commands.h"
 #include "progress.h"
+#include "train_progress.h"
 
 static bool dmx_dir_exists(const char *path)
 {
@@ -182,51 +183,6 @@ static dmx_status fill_options(const train_args *a, dmx_train_options *o)
     return DMX_OK;
 }
 
-typedef struct progress_state {
-    dmx_progress bar;
-    int64_t epochs, batch;
-    double epoch_start;
-    bool bar_open;
-} progress_state;
-
-static void on_step(void *user, const dmx_step_info *s)
-{
-    progress_state *p = user;
-    if (!p->bar_open) {
-        char label[48];
-        snprintf(label, sizeof label, "epoch %lld/%lld", (long long)s->epoch + 1,
-                 (long long)p->epochs);
-        static char held[48];
-        snprintf(held, sizeof held, "%s", label);
-        dmx_progress_begin(&p->bar, stderr, held, s->batches_per_epoch - s->batch,
-                           (double)p->batch, "img");
-        p->bar.done = 0;
-        p->bar_open = true;
-        p->epoch_start = dmx_now_seconds();
-    }
-    char status[64];
-    snprintf(status, sizeof status, "loss %.4f lr %.2e", (double)s->loss, (double)s->lr);
-    dmx_progress_update(&p->bar, p->bar.done + 1, status);
-}
-
-static void on_epoch(void *user, int64_t epoch, const dmx_eval_result *test, double train_loss)
-{
-    progress_state *p = user;
-    double seconds = dmx_now_seconds() - p->epoch_start;
-    if (p->bar_open)
-        dmx_progress_end(&p->bar, NULL);
-    double rate = seconds > 0 ? (double)p->bar.done * (double)p->batch / seconds : 0;
-    p->bar_open = false;
-    if (test)
-        printf("epoch %lld/%lld: train loss %.4f, test loss %.4f, test accuracy %.2f%% "
-               "(%lld images), %.0f img/s\n", (long long)epoch + 1, (long long)p->epochs,
-               train_loss, test->loss, 100.0 * test->accuracy, (long long)test->examples, rate);
-    else
-        printf("epoch %lld/%lld: train loss %.4f, %.0f img/s\n", (long long)epoch + 1,
-               (long long)p->epochs, train_loss, rate);
-    fflush(stdout);
-}
-
 static int run(const train_args *a)
 {
     dmx_device *dev = NULL;
@@ -312,9 +268,10 @@ static int run(const train_args *a)
         rc = dmx_app_fail("train", "options");
         goto out;
     }
-    progress_state ps = {.epochs = a->epochs, .batch = a->batch};
-    opts.on_step = on_step;
-    opts.on_epoch = on_epoch;
+    dmx_train_progress ps = {.epochs = a->epochs, .batch = a->batch, .unit = "img",
+                             .examples = "images"};
+    opts.on_step = dmx_train_progress_step;
+    opts.on_epoch = dmx_train_progress_epoch;
     opts.user = &ps;
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
