@@ -20,7 +20,7 @@ static const char *const cmd = "lra eval";
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: dimix lra eval (--ckpt FILE | --preset NAME [--set KEY=VALUE]...)\n"
+            "usage: dimix lra eval (--ckpt FILE | --preset NAME [KNOB=VALUE ...])\n"
             "                      (--data DIR|FILE --task listops|pathfinder [--split test]\n"
             "                       [--contour-length 14] | --batch FILE)\n"
             "                      [--device NAME] [--batch-size 32] [--max-batches N]\n"
@@ -33,7 +33,7 @@ static void usage(FILE *out)
             "  --preset NAME        instead of --ckpt: a freshly initialised model of that\n"
             "                       preset (lra-listops, lra-pathfinder, ...; seed 0), to\n"
             "                       measure speed and memory (its accuracy is chance)\n"
-            "  --set KEY=VALUE      change a knob of the preset (seq_len=512, attention=dense)\n"
+            "  KNOB=VALUE           change a knob of the preset (seq_len=512 attention=dense)\n"
             "  --data DIR|FILE      the task's data: a directory written by `dimix lra gen`\n"
             "                       (ListOps basic_<split>.tsv, Pathfinder\n"
             "                       pathfinder<R>_cl<C>_<split>.pfb) or one such file\n"
@@ -229,7 +229,7 @@ static double logits_error(const float *got, const float *want, int64_t n)
 
 /* ---- the command ---- */
 
-#define MAX_SETS 32
+#define MAX_SETS 32 /* KNOB=VALUE words */
 
 typedef struct eval_args {
     const char *ckpt, *preset, *data, *task, *split, *batch, *device, *dump;
@@ -250,12 +250,12 @@ static int parse_args(int argc, char **argv, eval_args *a)
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->ckpt);
         } else if (strcmp(argv[i], "--preset") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->preset);
-        } else if (strcmp(argv[i], "--set") == 0) {
+        } else if (argv[i][0] != '-' && strchr(argv[i], '=')) {
             if (a->n_sets == MAX_SETS) {
-                fprintf(stderr, "dimix %s: at most %d --set options\n", cmd, MAX_SETS);
+                fprintf(stderr, "dimix %s: at most %d KNOB=VALUE\n", cmd, MAX_SETS);
                 return 2;
             }
-            ok = dmx_cli_text(cmd, argc, argv, &i, &a->sets[a->n_sets++]);
+            a->sets[a->n_sets++] = argv[i];
         } else if (strcmp(argv[i], "--data") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->data);
         } else if (strcmp(argv[i], "--task") == 0) {
@@ -283,7 +283,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
     }
     if (!a->ckpt == !a->preset || (!a->batch == !a->data) || (a->data && !a->task) ||
         (a->n_sets && !a->preset)) {
-        fprintf(stderr, "dimix %s: needs --ckpt FILE or --preset NAME (with its --set), and "
+        fprintf(stderr, "dimix %s: needs --ckpt FILE or --preset NAME (with its knobs), and "
                         "either --data DIR --task NAME or --batch FILE (try --help)\n", cmd);
         return 2;
     }
@@ -315,19 +315,11 @@ static void release(eval_run *r)
     dmx_device_close(r->dev);
 }
 
-/* The preset with its --set knobs, initialised from seed 0. */
+/* The preset with its knobs, initialised from seed 0. */
 static dmx_status fresh_model(const eval_args *a, dmx_device *dev, dmx_model **out)
 {
     dmx_model_config cfg;
-    DMX_TRY(dmx_model_preset(a->preset, &cfg));
-    for (int k = 0; k < a->n_sets; k++) {
-        char key[64];
-        const char *eq = strchr(a->sets[k], '=');
-        if (!eq || eq == a->sets[k] || (size_t)(eq - a->sets[k]) >= sizeof key)
-            return dmx_fail(DMX_ERR_INVALID_ARG, "--set '%s' is not KEY=VALUE", a->sets[k]);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - a->sets[k]), a->sets[k]);
-        DMX_TRY(dmx_model_config_set(&cfg, key, eq + 1));
-    }
+    DMX_TRY(dmx_lra_cli_config(a->preset, a->sets, a->n_sets, &cfg));
     return dmx_model_create(dev, &cfg, 0, out);
 }
 

@@ -66,6 +66,21 @@ dmx_status dmx_lra_cli_load(const char *task, const char *data, const char *spli
     return s;
 }
 
+dmx_status dmx_lra_cli_config(const char *preset, const char *const *knobs, int n_knobs,
+                              dmx_model_config *cfg)
+{
+    DMX_TRY(dmx_model_preset(preset, cfg));
+    for (int k = 0; k < n_knobs; k++) {
+        char key[64];
+        const char *eq = strchr(knobs[k], '=');
+        if (!eq || eq == knobs[k] || (size_t)(eq - knobs[k]) >= sizeof key)
+            return dmx_fail(DMX_ERR_INVALID_ARG, "'%s' is not KNOB=VALUE", knobs[k]);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - knobs[k]), knobs[k]);
+        DMX_TRY(dmx_model_config_set(cfg, key, eq + 1));
+    }
+    return dmx_model_config_check(cfg);
+}
+
 dmx_lra_memory dmx_lra_cli_memory(dmx_model *model, const dmx_ctx *ctx)
 {
     dmx_lra_memory m = {0};

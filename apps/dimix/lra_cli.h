@@ -17,6 +17,11 @@ dmx_status dmx_lra_cli_load(const char *task, const char *data, const char *spli
                             int contour_length, const dmx_model_config *cfg, dmx_lra_tokens *out,
                             char *path, size_t cap);
 
+/* The model configuration of `preset` with `knobs` ("KEY=VALUE", as `dimix train` takes them)
+ * applied in order, checked. */
+dmx_status dmx_lra_cli_config(const char *preset, const char *const *knobs, int n_knobs,
+                              dmx_model_config *cfg);
+
 /* Device memory of a model and its context: parameter values and gradients buffers, and the
  * most activation memory the context had in use at once (dmx_ctx_peak_bytes). */
 typedef struct dmx_lra_memory {

@@ -134,15 +134,15 @@ static void test_listops_files(void **state)
         expect_run(dir, args, 1, bad[i].needle);
     }
     lra_write_text(tsv, "Source\tTarget\n( [SM 1 2 ] )\t3\n");
-    snprintf(args, sizeof args, "lra eval --preset lra-listops-dense --set seq_len=16 --data '%s' "
+    snprintf(args, sizeof args, "lra eval --preset lra-listops-dense seq_len=16 --data '%s' "
              "--task listops", dir);
     expect_run(dir, args, 0, "attention=dense heads=2");
-    snprintf(args, sizeof args, "lra eval --preset lra-listops --set seq_len=17 --data '%s' "
+    snprintf(args, sizeof args, "lra eval --preset lra-listops seq_len=17 --data '%s' "
              "--task listops", dir);
     expect_run(dir, args, 1, "seq_len 17");
-    snprintf(args, sizeof args, "lra eval --preset lra-listops --set depth --data '%s' "
+    snprintf(args, sizeof args, "lra eval --preset lra-listops =8 --data '%s' "
              "--task listops", dir);
-    expect_run(dir, args, 1, "'depth' is not KEY=VALUE");
+    expect_run(dir, args, 1, "'=8' is not KNOB=VALUE");
     lra_remove_tree(dir);
 }
 
