@@ -1,6 +1,6 @@
 /* dimix lra: Long Range Arena tasks. Sub-commands come from a table: `gen` writes a task's
- * data set with the published generators (here), `eval` runs a checkpoint
- * (cmd_lra_eval.c). */
+ * data set with the published generators (here), `train` trains the lra model
+ * (cmd_lra_train.c), `eval` runs a checkpoint (cmd_lra_eval.c). */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ static int gen_pathfinder(int argc, char **argv);
 
 static const dmx_command lra_commands[] = {
     {"gen", "generate a task's data set: listops, pathfinder", lra_gen},
+    {"train", "train the lra model on ListOps or Pathfinder", dmx_cmd_lra_train},
     {"eval", "accuracy, sequences/s and memory of a checkpoint", dmx_cmd_lra_eval},
 };
 

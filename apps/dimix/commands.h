@@ -11,7 +11,8 @@ typedef struct dmx_command {
 int dmx_cmd_devices(int argc, char **argv);
 int dmx_cmd_parity(int argc, char **argv);
 int dmx_cmd_lra(int argc, char **argv);
-int dmx_cmd_lra_eval(int argc, char **argv); /* dimix lra eval */
+int dmx_cmd_lra_eval(int argc, char **argv);  /* dimix lra eval */
+int dmx_cmd_lra_train(int argc, char **argv); /* dimix lra train */
 int dmx_cmd_train(int argc, char **argv);
 int dmx_cmd_eval(int argc, char **argv);
 

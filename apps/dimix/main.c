@@ -13,7 +13,7 @@ static const dmx_command commands[] = {
      dmx_cmd_train},
     {"eval", "evaluate a checkpoint: accuracy, confusion matrix, throughput, logits",
      dmx_cmd_eval},
-    {"lra", "Long Range Arena: generate ListOps and Pathfinder data (gen)", dmx_cmd_lra},
+    {"lra", "Long Range Arena: ListOps and Pathfinder (gen, train, eval)", dmx_cmd_lra},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
