@@ -229,12 +229,12 @@ static double logits_error(const float *got, const float *want, int64_t n)
 
 /* ---- the command ---- */
 
-#define MAX_SETS 32 /* KNOB=VALUE words */
+#define MAX_KNOBS 32 /* KNOB=VALUE words */
 
 typedef struct eval_args {
     const char *ckpt, *preset, *data, *task, *split, *batch, *device, *dump;
-    const char *sets[MAX_SETS];
-    int n_sets;
+    const char *knobs[MAX_KNOBS];
+    int n_knobs;
     long long batch_size, max_batches, contour_length;
 } eval_args;
 
@@ -251,11 +251,11 @@ static int parse_args(int argc, char **argv, eval_args *a)
         } else if (strcmp(argv[i], "--preset") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->preset);
         } else if (argv[i][0] != '-' && strchr(argv[i], '=')) {
-            if (a->n_sets == MAX_SETS) {
-                fprintf(stderr, "dimix %s: at most %d KNOB=VALUE\n", cmd, MAX_SETS);
+            if (a->n_knobs == MAX_KNOBS) {
+                fprintf(stderr, "dimix %s: at most %d KNOB=VALUE\n", cmd, MAX_KNOBS);
                 return 2;
             }
-            a->sets[a->n_sets++] = argv[i];
+            a->knobs[a->n_knobs++] = argv[i];
         } else if (strcmp(argv[i], "--data") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->data);
         } else if (strcmp(argv[i], "--task") == 0) {
@@ -282,7 +282,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
             return 2;
     }
     if (!a->ckpt == !a->preset || (!a->batch == !a->data) || (a->data && !a->task) ||
-        (a->n_sets && !a->preset)) {
+        (a->n_knobs && !a->preset)) {
         fprintf(stderr, "dimix %s: needs --ckpt FILE or --preset NAME (with its knobs), and "
                         "either --data DIR --task NAME or --batch FILE (try --help)\n", cmd);
         return 2;
@@ -319,7 +319,7 @@ static void release(eval_run *r)
 static dmx_status fresh_model(const eval_args *a, dmx_device *dev, dmx_model **out)
 {
     dmx_model_config cfg;
-    DMX_TRY(dmx_lra_cli_config(a->preset, a->sets, a->n_sets, &cfg));
+    DMX_TRY(dmx_lra_cli_config(a->preset, a->knobs, a->n_knobs, &cfg));
     return dmx_model_create(dev, &cfg, 0, out);
 }
 
