@@ -175,6 +175,13 @@ static void test_bad_batch_files(void **state)
                                                 "longer than the model's seq_len 16"
                                               : "batch.safetensors: ids[1][5] = 18");
     }
+    /* Pathfinder images of 8 x 8 = 64 pixels for a model of 16 tokens */
+    uint8_t labels8[2] = {0, 1}, pixels[2 * 64] = {0};
+    snprintf(path, sizeof path, "%s/pf8.pfb", dir);
+    DMX_ASSERT_OK(dmx_pathfinder_write(path, 8, 2, labels8, pixels));
+    snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task pathfinder", ckpt,
+             path);
+    expect_run(dir, args, 1, "pf8.pfb: sequences of 64 tokens, the model takes 16 (seq_len)");
     expect_run(dir, "lra eval --batch x", 2, "needs --ckpt FILE");
     snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task sudoku", ckpt, dir);
     expect_run(dir, args, 1, "unknown LRA task 'sudoku'");
