@@ -16,6 +16,7 @@
 #include "dimix/checkpoint.h"
 #include "dimix/train.h"
 #include "dimix/lra_data.h"
+#include "dimix/lra_batches.h"
 
 #define DIMIX_VERSION_MAJOR 0
 #define DIMIX_VERSION_MINOR 1
