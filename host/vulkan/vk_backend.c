@@ -60,8 +60,8 @@ static void vk_buffer_free(dmx_buffer *buf)
     if (!b)
         return;
     pthread_mutex_lock(&d->lock);
-    /* Recorded work may still use it; a lost device runs nothing. */
-    if (!d->lost && dmx_vk_buffer_busy(d, b) && dmx_vk_finish(d) != DMX_OK)
+    /* Recorded work may still use it (a lost device returns at once from the wait). */
+    if (dmx_vk_buffer_busy(d, b) && (d->lost || dmx_vk_finish(d) != DMX_OK))
         dmx_vk.vkDeviceWaitIdle(d->handle);
     dmx_vk_buffer_destroy(d, b);
     pthread_mutex_unlock(&d->lock);

@@ -98,8 +98,7 @@ static dmx_status choose_memory(dmx_vk_device *d)
     if (stage_type < 0)
         stage_type = find_type(m, req.memoryTypeBits, host);
     if (dev_type < 0 || stage_type < 0)
-        return dmx_fail(DMX_ERR_UNSUPPORTED, "%s: no memory type for storage buffers%s", d->name,
-                        stage_type < 0 ? " that the host can map" : "");
+        return dmx_fail(DMX_ERR_UNSUPPORTED, "no memory type for storage buffers%s", stage_type < 0 ? " that the host can map" : "");
     setup_heap(&d->device_heap, "device", m, dev_type, DMX_VK_DEVICE_BLOCK, d->phys->max_alloc);
     d->device_heap.host_visible = mapped;
     d->device_heap.budget = env_bytes("DIMIX_VK_MEMORY_BUDGET", d->device_heap.budget);
@@ -210,7 +209,6 @@ dmx_status dmx_vk_device_create(dmx_device *dev, dmx_vk_device **out)
     if (!d)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "out of host memory");
     d->phys = dmx_vk_physical_get(dev->index);
-    d->name = dev->info.name;
     pthread_mutex_init(&d->lock, NULL);
     d->validation_reported = dmx_vk_validation_errors();
     dmx_status s = d->phys ? create_device(d)
@@ -240,8 +238,9 @@ void dmx_vk_device_destroy(dmx_vk_device *d)
     if (!d)
         return;
     if (d->handle) {
-        /* Nothing may be destroyed while the device still runs it. A lost device runs nothing. */
-        if (!d->lost && dmx_vk_finish(d) != DMX_OK)
+        /* Nothing may be destroyed while the device still runs it; a lost device returns at
+         * once from the wait. */
+        if (d->lost || dmx_vk_finish(d) != DMX_OK)
             dmx_vk.vkDeviceWaitIdle(d->handle);
         for (int i = 0; i < DMX_VK_FRAMES; i++) {
             dmx_vk_frame *f = &d->frames[i];

@@ -143,7 +143,6 @@ typedef struct dmx_vk_pipeline {
 
 struct dmx_vk_device {
     const dmx_vk_physical *phys;
-    const char *name; /* "vulkan:0" */
     VkDevice handle;
     VkQueue queue;
     pthread_mutex_t lock;

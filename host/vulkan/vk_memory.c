@@ -102,13 +102,13 @@ static dmx_status new_block(dmx_vk_device *d, dmx_vk_heap *heap, VkDeviceSize si
 {
     if (heap->allocated + size > heap->budget)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY,
-                        "%s: out of device memory: %.1f MiB of %s memory requested with %.1f MiB "
-                        "in use, limit %.1f MiB%s", d->name, mib(size), heap->what,
+                        "out of device memory: %.1f MiB of %s memory requested with %.1f MiB "
+                        "in use, limit %.1f MiB%s", mib(size), heap->what,
                         mib(heap->allocated), mib(heap->budget),
                         heap->budget < heap->heap_size ? " (DIMIX_VK_MEMORY_BUDGET)" : "");
     dmx_vk_block *b = calloc(1, sizeof *b);
     if (!b)
-        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: out of host memory", d->name);
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "out of host memory");
     VkMemoryAllocateInfo info = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
         .allocationSize = size,
@@ -118,8 +118,8 @@ static dmx_status new_block(dmx_vk_device *d, dmx_vk_heap *heap, VkDeviceSize si
     if (r != VK_SUCCESS) {
         free(b);
         dmx_status s = dmx_vk_fail(d, r, "vkAllocateMemory");
-        return dmx_fail_context(s, "%s: allocating %.1f MiB of %s memory (%.1f MiB in use): ",
-                                d->name, mib(size), heap->what, mib(heap->allocated));
+        return dmx_fail_context(s, "allocating %.1f MiB of %s memory (%.1f MiB in use): ",
+                                mib(size), heap->what, mib(heap->allocated));
     }
     if (heap->host_visible) {
         r = dmx_vk.vkMapMemory(d->handle, b->handle, 0, VK_WHOLE_SIZE, 0, &b->map);
@@ -136,7 +136,7 @@ static dmx_status new_block(dmx_vk_device *d, dmx_vk_heap *heap, VkDeviceSize si
             dmx_vk.vkUnmapMemory(d->handle, b->handle);
         dmx_vk.vkFreeMemory(d->handle, b->handle, NULL);
         free(b);
-        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: out of host memory", d->name);
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     b->cap_free = 16;
     b->n_free = 1;
@@ -169,8 +169,7 @@ dmx_status dmx_vk_memory_alloc(dmx_vk_device *d, dmx_vk_heap *heap,
     memset(out, 0, sizeof *out);
     if (!(req->memoryTypeBits & (1u << heap->type)))
         return dmx_fail(DMX_ERR_BACKEND,
-                        "%s: buffers cannot live in memory type %u (allowed types 0x%x)", d->name,
-                        heap->type, req->memoryTypeBits);
+                        "buffers cannot live in memory type %u (allowed types 0x%x)", heap->type, req->memoryTypeBits);
     VkDeviceSize align = req->alignment ? req->alignment : 1, offset = 0;
     dmx_vk_block *b = NULL;
     if (req->size <= heap->block_size / 2) {
@@ -180,12 +179,12 @@ dmx_status dmx_vk_memory_alloc(dmx_vk_device *d, dmx_vk_heap *heap,
         if (!b) {
             DMX_TRY(new_block(d, heap, heap->block_size, &b));
             if (!take(b, req->size, align, &offset))
-                return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: out of host memory", d->name);
+                return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "out of host memory");
         }
     } else {
         DMX_TRY(new_block(d, heap, req->size, &b));
         if (!take(b, req->size, align, &offset))
-            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: out of host memory", d->name);
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "out of host memory");
     }
     out->block = b;
     out->handle = b->handle;

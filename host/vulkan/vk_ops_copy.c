@@ -45,8 +45,8 @@ dmx_status dmx_vk_copy_strided(dmx_vk_device *d, const dmx_op_call *call)
     if (total == 0)
         return DMX_OK;
     if (total > UINT32_MAX)
-        return dmx_fail(DMX_ERR_UNSUPPORTED, "%s: copy_strided over %llu elements (at most 2^32)",
-                        d->name, (unsigned long long)total);
+        return dmx_fail(DMX_ERR_UNSUPPORTED, "copy_strided over %llu elements (at most 2^32)",
+                        (unsigned long long)total);
     /* Pieces along the outermost dimension larger than 1, each small enough to bind. */
     int outer = 0;
     while (outer < DIMS - 1 && v.shape[outer] == 1)

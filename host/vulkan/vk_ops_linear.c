@@ -205,18 +205,19 @@ static dmx_status mix_product(dmx_vk_device *d, const dmx_op_call *call, int tra
             push.p.accumulate = k0 == 0 ? first_acc : 1;
             push.k_begin = (uint32_t)k0;
             push.k_end = (uint32_t)(k0 + k_piece < depth ? k0 + k_piece : depth);
+            /* forward: x, W, bias, y; backward to x: dy, W, dx */
             int out_access = push.p.accumulate ? DMX_VK_READ_WRITE : DMX_VK_WRITE;
             dmx_vk_binding b[4] = {
                 dmx_vk_part(dmx_vk_arg(call, 0, DMX_VK_READ), m0 * per_m * in_dim,
                             nm * per_m * in_dim),
-                dmx_vk_arg(call, 1, DMX_VK_READ),
-                dmx_vk_arg(call, 2, DMX_VK_READ),
-                dmx_vk_part(dmx_vk_arg(call, out, out_access), m0 * per_m * width,
-                            nm * per_m * width),
+                dmx_vk_part(dmx_vk_arg(call, 1, DMX_VK_READ), 0,
+                            groups * (uint64_t)p->Dout * (uint64_t)p->Din),
+                dmx_vk_part(dmx_vk_arg(call, 2, DMX_VK_READ), 0,
+                            bias ? groups * (uint64_t)p->Dout : 0),
+                {0},
             };
-            b[1].count = (size_t)(groups * (uint64_t)p->Dout * (uint64_t)p->Din);
-            if (!transpose)
-                b[2].count = bias ? (size_t)(groups * (uint64_t)p->Dout) : 0;
+            b[out] = dmx_vk_part(dmx_vk_arg(call, out, out_access), m0 * per_m * width,
+                                 nm * per_m * width);
             uint64_t workgroups = direct
                 ? dmx_vk_ceil_div(nm * per_m * width, DMX_VK_WG)
                 : groups * tiles_of(shape, nm * p->R2, width);

@@ -36,8 +36,8 @@ static dmx_status check_row_length(const dmx_vk_device *d, const char *op, uint6
 {
     if (d->loop_limit && cols > DMX_VK_MAX_ROW)
         return dmx_fail(DMX_ERR_UNSUPPORTED,
-                        "%s: %s rows of %llu columns exceed the %u this driver's loop limit "
-                        "allows (lavapipe stops loops after ~65535 trips)", d->name, op,
+                        "%s rows of %llu columns exceed the %u this driver's loop limit "
+                        "allows (lavapipe stops loops after ~65535 trips)", op,
                         (unsigned long long)cols, DMX_VK_MAX_ROW);
     return DMX_OK;
 }

@@ -146,8 +146,8 @@ dmx_status dmx_vk_pipeline_get(dmx_vk_device *d, const char *shader, const uint3
         }
         if (!p->handle) {
             if (d->n_pipelines >= DMX_VK_PIPELINE_SLOTS * 3 / 4)
-                return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: more than %d pipeline variants",
-                                d->name, DMX_VK_PIPELINE_SLOTS * 3 / 4);
+                return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "more than %d pipeline variants",
+                                DMX_VK_PIPELINE_SLOTS * 3 / 4);
             DMX_TRY(create_pipeline(d, shader, spec, n_spec, &p->handle));
             p->shader = shader;
             p->n_spec = n_spec;
@@ -158,7 +158,7 @@ dmx_status dmx_vk_pipeline_get(dmx_vk_device *d, const char *shader, const uint3
             return DMX_OK;
         }
     }
-    return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: pipeline table full", d->name);
+    return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "pipeline table full");
 }
 
 void dmx_vk_pipelines_release(dmx_vk_device *d)

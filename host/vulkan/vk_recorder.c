@@ -26,7 +26,7 @@ dmx_status dmx_vk_fail(dmx_vk_device *d, VkResult r, const char *call)
 {
     if (r == VK_ERROR_DEVICE_LOST && d)
         d->lost = true;
-    return dmx_fail(dmx_vk_status_of(r), "%s: %s failed: %s (%d)", d ? d->name : "vulkan", call,
+    return dmx_fail(dmx_vk_status_of(r), "%s failed: %s (%d)", call,
                     dmx_vk_result_name(r), (int)r);
 }
 
@@ -34,14 +34,14 @@ dmx_status dmx_vk_check_health(dmx_vk_device *d)
 {
     if (d->lost)
         return dmx_fail(DMX_ERR_DEVICE_LOST,
-                        "%s: the device was lost (VK_ERROR_DEVICE_LOST); its buffers are gone, "
-                        "close it and open it again", d->name);
+                        "the device was lost (VK_ERROR_DEVICE_LOST); its buffers are gone, "
+                        "close it and open it again");
     uint32_t errors = dmx_vk_validation_errors();
     if (errors > d->validation_reported) {
         d->validation_reported = errors;
         return dmx_fail(DMX_ERR_BACKEND,
-                        "%s: the Vulkan validation layer reported %u error(s); the first: %s",
-                        d->name, errors, dmx_vk_validation_first());
+                        "the Vulkan validation layer reported %u error(s); the first: %s",
+                        errors, dmx_vk_validation_first());
     }
     return DMX_OK;
 }
@@ -156,7 +156,7 @@ static dmx_status track(dmx_vk_device *d, dmx_vk_frame *f, const dmx_vk_access *
             cap *= 2;
         dmx_vk_access *grown = realloc(d->pending, cap * sizeof *grown);
         if (!grown)
-            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: out of host memory", d->name);
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "out of host memory");
         d->pending = grown;
         d->cap_pending = cap;
     }
@@ -190,8 +190,8 @@ static dmx_status describe_binding(dmx_vk_device *d, const char *shader, int ind
     VkDeviceSize range = start + (VkDeviceSize)b->count * 4 - base;
     if (range > d->max_range)
         return dmx_fail(DMX_ERR_UNSUPPORTED,
-                        "%s: %s binding %d spans %.1f MiB, more than the device's "
-                        "maxStorageBufferRange of %.1f MiB", d->name, shader, index,
+                        "%s binding %d spans %.1f MiB, more than the device's "
+                        "maxStorageBufferRange of %.1f MiB", shader, index,
                         (double)range / 1048576.0, (double)d->max_range / 1048576.0);
     *info = (VkDescriptorBufferInfo){b->buf->handle, base, range};
     *elem_offset = (uint32_t)((start - base) / 4);
@@ -247,8 +247,8 @@ dmx_status dmx_vk_dispatch(dmx_vk_device *d, const char *shader, const uint32_t 
         return DMX_OK;
     if (n_bindings > DMX_VK_BINDINGS ||
         params_bytes > DMX_VK_PUSH_BYTES - DMX_VK_PUSH_OFFSETS * 4)
-        return dmx_fail(DMX_ERR_INVALID_ARG, "%s: %s: %d bindings and %zu bytes of parameters "
-                        "do not fit", d->name, shader, n_bindings, params_bytes);
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%s: %d bindings and %zu bytes of parameters "
+                        "do not fit", shader, n_bindings, params_bytes);
     DMX_TRY(dmx_vk_check_health(d));
     VkPipeline pipe;
     DMX_TRY(dmx_vk_pipeline_get(d, shader, spec, n_spec, &pipe));
@@ -268,8 +268,8 @@ dmx_status dmx_vk_dispatch(dmx_vk_device *d, const char *shader, const uint32_t 
     uint32_t xyz[3];
     fold_groups(d, groups, xyz);
     if (xyz[2] > d->max_groups[2])
-        return dmx_fail(DMX_ERR_UNSUPPORTED, "%s: %s needs %llu workgroups, more than the device "
-                        "can dispatch", d->name, shader, (unsigned long long)groups);
+        return dmx_fail(DMX_ERR_UNSUPPORTED, "%s needs %llu workgroups, more than the device "
+                        "can dispatch", shader, (unsigned long long)groups);
     dmx_vk_frame *f;
     DMX_TRY(frame_open(d, &f));
     if (f->sets == DMX_VK_BATCH) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "vk_compare.h"
+#include "vulkan/vk_internal.h"
 
 static dmx_device *vk, *cpu;
 
@@ -442,8 +443,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reductions_past_the_loop_limit),
         cmocka_unit_test(test_gemm_depth_past_the_loop_limit),
     };
-    /* Variant runs (staging, ...) pass a pattern of tests to skip. */
+    /* Variant runs (staging, validation) pass a pattern of tests to skip. */
     if (argc > 1)
         cmocka_set_skip_filter(argv[1]);
-    return cmocka_run_group_tests(tests, setup, teardown);
+    uint32_t errors_before = dmx_vk_validation_errors();
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    uint32_t errors = dmx_vk_validation_errors() - errors_before;
+    if (dmx_vk_validation_enabled())
+        printf("Vulkan validation layer: %u error(s)\n", errors);
+    return failed || errors ? 1 : 0;
 }

@@ -74,8 +74,9 @@ static void run(dmx_device *dev, const vkc_case *c, int n_args, side *s)
         size_t words = c->args[i].count + 2 * GUARD;
         s->host[i] = malloc(words * 4);
         DMX_ASSERT_OK(dmx_buffer_read(s->buf[i], 0, s->host[i], words * 4));
-        dmx_buffer_free(s->buf[i]);
     }
+    for (int i = 0; i < n_args; i++)
+        dmx_buffer_free(s->buf[i]);
 }
 
 static double nmse(const float *got, const float *want, size_t n)
