@@ -11,17 +11,15 @@ DMX_BUFFER(0, readonly, float, A)
 DMX_BUFFER(1, readonly, float, B)
 DMX_BUFFER(2, , float, C)
 
-uint a_base, b_base;
+uint a_start, b_start; // the batch's first element of A and B
 
-float load_a(uint m, uint k)
-{
-    return A[a_base + (pc.trans_a != 0 ? k * uint(pc.lda) + m : m * uint(pc.lda) + k)];
-}
-
-float load_b(uint k, uint n)
-{
-    return B[b_base + (pc.trans_b != 0 ? n * uint(pc.ldb) + k : k * uint(pc.ldb) + n)];
-}
+// A(m, k): A[m * lda + k], or A[k * lda + m] transposed; B(k, n) likewise.
+uint a_row(uint m) { return a_start + (pc.trans_a != 0 ? m : m * uint(pc.lda)); }
+uint a_depth(uint k) { return pc.trans_a != 0 ? k * uint(pc.lda) : k; }
+float a_load(uint i) { return A[i]; }
+uint b_col(uint n) { return b_start + (pc.trans_b != 0 ? n * uint(pc.ldb) : n); }
+uint b_depth(uint k) { return pc.trans_b != 0 ? k : k * uint(pc.ldb); }
+float b_load(uint i) { return B[i]; }
 
 #include "tile_gemm.glsl"
 
@@ -34,8 +32,8 @@ void main()
         return; // the whole workgroup leaves together: no barrier is skipped by some
     uint b = g / per_batch, t = g % per_batch;
     uint m0 = (t / tiles_n) * TILE_R, n0 = (t % tiles_n) * TILE_C;
-    a_base = pc.off[0] + b * uint(pc.stride_a);
-    b_base = pc.off[1] + b * uint(pc.stride_b);
+    a_start = pc.off[0] + b * uint(pc.stride_a);
+    b_start = pc.off[1] + b * uint(pc.stride_b);
     tile_gemm(m0, n0, M, N, 0, uint(pc.K), pc.trans_a == 0, pc.trans_b != 0);
     uint c_base = pc.off[2] + b * uint(pc.stride_c);
     for (uint i = 0; i < THREAD_R; i++)
@@ -44,7 +42,7 @@ void main()
             if (m >= M || n >= N)
                 continue;
             uint at = c_base + m * uint(pc.ldc) + n;
-            float v = pc.alpha * acc[i * 4 + j];
+            float v = pc.alpha * acc[i][j];
             C[at] = pc.beta == 0.0 ? v : v + pc.beta * C[at];
         }
 }

@@ -22,8 +22,14 @@ uint at5(uint q, uint index, uint dim)
     return ((m * uint(pc.J) + j) * dim + index) * uint(pc.R1) * R2 + r1 * R2 + r2;
 }
 
-float load_a(uint q, uint d) { return x[pc.off[0] + at5(q, d, uint(pc.Din))]; }
-float load_b(uint d, uint o) { return W[pc.off[1] + (grp * uint(pc.Dout) + o) * uint(pc.Din) + d]; }
+// A(q, d) = x[m, j, d, r1, r2]: the row part once per row, d steps by R1 R2.
+uint a_row(uint q) { return pc.off[0] + at5(q, 0, uint(pc.Din)); }
+uint a_depth(uint d) { return d * uint(pc.R1) * uint(pc.R2); }
+float a_load(uint i) { return x[i]; }
+// B(d, o) = W[j, r1, o, d].
+uint b_col(uint o) { return pc.off[1] + (grp * uint(pc.Dout) + o) * uint(pc.Din); }
+uint b_depth(uint d) { return d; }
+float b_load(uint i) { return W[i]; }
 
 #include "tile_gemm.glsl"
 
@@ -45,7 +51,7 @@ void main()
             if (q >= Q || o >= Dout)
                 continue;
             uint at = pc.off[3] + at5(q, o, Dout);
-            float v = acc[i * 4 + jj];
+            float v = acc[i][jj];
             if (pc.has_bias != 0)
                 v += bias[pc.off[2] + grp * Dout + o];
             y[at] = pc.accumulate != 0 ? y[at] + v : v;

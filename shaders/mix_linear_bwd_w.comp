@@ -20,20 +20,26 @@ uint grp, j, r1;
 bool bias_tile;
 float bias_acc = 0.0;
 
-uint at5(uint q, uint index, uint dim)
+// A(o, q) = dy[m, j, o, r1, r2] and B(q, d) = x[m, j, d, r1, r2]: the depth q = (m, r2) part
+// takes one division per step (neighbouring invocations share it).
+uint q_part(uint q, uint dim)
 {
-    uint R2 = uint(pc.R2), m = q / R2, r2 = q % R2;
-    return ((m * uint(pc.J) + j) * dim + index) * uint(pc.R1) * R2 + r1 * R2 + r2;
+    uint R2 = uint(pc.R2), m = q / R2;
+    return (m * uint(pc.J) + j) * dim * uint(pc.R1) * R2 + r1 * R2 + q % R2;
 }
-
-float load_a(uint o, uint q) { return dy[pc.off[0] + at5(q, o, uint(pc.Dout))]; }
-float load_b(uint q, uint d) { return x[pc.off[1] + at5(q, d, uint(pc.Din))]; }
+uint a_row(uint o) { return pc.off[0] + o * uint(pc.R1) * uint(pc.R2); }
+uint a_depth(uint q) { return q_part(q, uint(pc.Dout)); }
+float a_load(uint i) { return dy[i]; }
+uint b_col(uint d) { return pc.off[1] + d * uint(pc.R1) * uint(pc.R2); }
+uint b_depth(uint q) { return q_part(q, uint(pc.Din)); }
+float b_load(uint i) { return x[i]; }
 
 // The bias gradient is the row sum of the dy tile: the tiles of the first column block add it.
 #define TILE_AFTER_LOAD()                                          \
     if (bias_tile && gl_LocalInvocationID.x < TILE_R)              \
         for (uint kk = 0; kk < TILE_K; kk++)                       \
-            bias_acc += tile_a[kk * TILE_R + gl_LocalInvocationID.x];
+            bias_acc += tile_a[(kk * TILE_R + gl_LocalInvocationID.x) / 4]              \
+                              [(kk * TILE_R + gl_LocalInvocationID.x) % 4];
 
 #include "tile_gemm.glsl"
 
@@ -64,9 +70,9 @@ void main()
                 continue;
             uint w = (grp * Dout + o) * Din + d;
             if (direct)
-                dW[pc.off[2] + w] += acc[i * 4 + jj];
+                dW[pc.off[2] + w] += acc[i][jj];
             else
-                part[pc.off[4] + s * pc.part_stride + w] = acc[i * 4 + jj];
+                part[pc.off[4] + s * pc.part_stride + w] = acc[i][jj];
         }
     uint o = o0 + gl_LocalInvocationID.x;
     if (bias_tile && gl_LocalInvocationID.x < TILE_R && o < Dout) {

@@ -19,8 +19,13 @@ uint at5(uint q, uint index, uint dim)
     return ((m * uint(pc.J) + j) * dim + index) * uint(pc.R1) * R2 + r1 * R2 + r2;
 }
 
-float load_a(uint q, uint o) { return dy[pc.off[0] + at5(q, o, uint(pc.Dout))]; }
-float load_b(uint o, uint d) { return W[pc.off[1] + (grp * uint(pc.Dout) + o) * uint(pc.Din) + d]; }
+// A(q, o) = dy[m, j, o, r1, r2]; B(o, d) = W[j, r1, o, d].
+uint a_row(uint q) { return pc.off[0] + at5(q, 0, uint(pc.Dout)); }
+uint a_depth(uint o) { return o * uint(pc.R1) * uint(pc.R2); }
+float a_load(uint i) { return dy[i]; }
+uint b_col(uint d) { return pc.off[1] + grp * uint(pc.Dout) * uint(pc.Din) + d; }
+uint b_depth(uint o) { return o * uint(pc.Din); }
+float b_load(uint i) { return W[i]; }
 
 #include "tile_gemm.glsl"
 
@@ -42,7 +47,7 @@ void main()
             if (q >= Q || d >= Din)
                 continue;
             uint at = pc.off[2] + at5(q, d, Din);
-            float v = acc[i * 4 + jj];
+            float v = acc[i][jj];
             dx[at] = pc.accumulate != 0 ? dx[at] + v : v;
         }
 }

@@ -21,13 +21,13 @@
 #define DMX_VK_PARTIALS_MAX (16u << 20) /* floats of partial sums per round */
 
 typedef struct tile_shape {
-    uint32_t rows, cols, thread_rows, thread_cols;
+    uint32_t rows, cols, thread_rows; /* an invocation owns thread_rows x 4 outputs */
 } tile_shape;
 
-/* Every shape has (rows / thread_rows) * (cols / thread_cols) = 256 invocations. */
+/* Every shape has (rows / thread_rows) * (cols / 4) = 256 invocations and fits 16 KiB of
+ * shared memory. */
 static const tile_shape shapes[] = {
-    {64, 64, 4, 4}, {32, 32, 2, 2}, {16, 16, 1, 1}, {128, 16, 2, 4},
-    {16, 128, 4, 2}, {128, 4, 1, 2}, {4, 128, 2, 1},
+    {64, 64, 4}, {128, 32, 4}, {32, 32, 1}, {16, 64, 1}, {64, 16, 1}, {128, 16, 2}, {8, 128, 1},
 };
 
 static tile_shape choose_shape(uint64_t rows, uint64_t cols)
@@ -52,14 +52,13 @@ static uint64_t tiles_of(tile_shape s, uint64_t rows, uint64_t cols)
     return dmx_vk_ceil_div(rows, s.rows) * dmx_vk_ceil_div(cols, s.cols);
 }
 
-static int spec_of(tile_shape s, uint32_t spec[5])
+static int spec_of(tile_shape s, uint32_t spec[4])
 {
     spec[0] = DMX_VK_WG;
     spec[1] = s.rows;
     spec[2] = s.cols;
     spec[3] = s.thread_rows;
-    spec[4] = s.thread_cols;
-    return 5;
+    return 4;
 }
 
 static uint64_t depth_piece(const dmx_vk_device *d, uint64_t depth)
@@ -111,7 +110,7 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
     if (!M || !N || !batch)
         return DMX_OK;
     tile_shape shape = choose_shape(M, N);
-    uint32_t spec[5];
+    uint32_t spec[4];
     int n_spec = spec_of(shape, spec);
     const uint64_t k_piece = depth_piece(d, K);
     const uint64_t a_rows = p->trans_a ? K : M, a_cols = p->trans_a ? M : K;
@@ -187,7 +186,7 @@ static dmx_status mix_product(dmx_vk_device *d, const dmx_op_call *call, int tra
     /* The forward always overwrites (its accumulate is unused); dx honours it. */
     const int first_acc = transpose ? p->accumulate : 0;
     tile_shape shape = choose_shape((uint64_t)p->M * p->R2, width);
-    uint32_t spec[5];
+    uint32_t spec[4];
     int n_spec = spec_of(shape, spec);
     const bool direct = use_direct((uint64_t)p->M * p->R2, width, depth);
     const char *shader = transpose ? (direct ? "mix_linear_bwd_x_direct" : "mix_linear_bwd_x")
@@ -270,7 +269,7 @@ static dmx_status weight_grad_pass(dmx_vk_device *d, const dmx_op_call *call, ti
     const uint64_t n_c = bias ? groups * (uint64_t)p->Dout : 0;
     const uint64_t per_m = groups * (uint64_t)p->R2;
     const uint32_t slices = (uint32_t)dmx_vk_ceil_div(k_end - k_begin, slice);
-    uint32_t spec[5];
+    uint32_t spec[4];
     int n_spec = direct ? 1 : spec_of(shape, spec);
     spec[0] = DMX_VK_WG;
     mix_push push = {.p = *p};
