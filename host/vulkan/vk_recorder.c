@@ -15,6 +15,7 @@
 #define DMX_VK_STAGING_MIN (4u << 20)   /* per-frame staging buffer, grown on demand */
 #define DMX_VK_STAGING_MAX (64u << 20)  /* larger transfers go in pieces */
 #define DMX_VK_UPDATE_MAX 65536         /* vkCmdUpdateBuffer's limit */
+#define DMX_VK_MAX_COMMANDS (4 * DMX_VK_BATCH) /* transfers too: a frame is submitted past it */
 
 static const VkAccessFlags all_device_access =
     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
@@ -87,6 +88,16 @@ static dmx_status frame_open(dmx_vk_device *d, dmx_vk_frame **out)
     }
     *out = f;
     return DMX_OK;
+}
+
+/* The frame for a new piece of work: the open one, or (when it is full) the next. Never used
+ * between taking staging space and recording the copy that uses it: both belong to one frame. */
+static dmx_status frame_for_work(dmx_vk_device *d, dmx_vk_frame **out)
+{
+    dmx_vk_frame *f = &d->frames[d->current];
+    if (f->open && (f->sets >= DMX_VK_BATCH || f->commands >= DMX_VK_MAX_COMMANDS))
+        DMX_TRY(dmx_vk_submit(d));
+    return frame_open(d, out);
 }
 
 static void record_barrier(dmx_vk_frame *f, VkPipelineStageFlags dst_stages, VkAccessFlags dst)
@@ -271,11 +282,7 @@ dmx_status dmx_vk_dispatch(dmx_vk_device *d, const char *shader, const uint32_t 
         return dmx_fail(DMX_ERR_UNSUPPORTED, "%s needs %llu workgroups, more than the device "
                         "can dispatch", shader, (unsigned long long)groups);
     dmx_vk_frame *f;
-    DMX_TRY(frame_open(d, &f));
-    if (f->sets == DMX_VK_BATCH) {
-        DMX_TRY(dmx_vk_submit(d));
-        DMX_TRY(frame_open(d, &f));
-    }
+    DMX_TRY(frame_for_work(d, &f));
     DMX_TRY(track(d, f, acc, n_acc));
     DMX_TRY(bind_and_push(d, f, pipe, infos, push));
     dmx_vk.vkCmdDispatch(f->cmd, xyz[0], xyz[1], xyz[2]);
@@ -289,14 +296,11 @@ dmx_status dmx_vk_dispatch(dmx_vk_device *d, const char *shader, const uint32_t 
 
 /* ---- transfers ---- */
 
-dmx_status dmx_vk_record_copy(dmx_vk_device *d, dmx_vk_buffer *src, VkDeviceSize src_offset,
-                              dmx_vk_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize bytes)
+/* Records a copy into frame f (already open: see frame_for_work). */
+static dmx_status copy_in_frame(dmx_vk_device *d, dmx_vk_frame *f, dmx_vk_buffer *src,
+                                VkDeviceSize src_offset, dmx_vk_buffer *dst,
+                                VkDeviceSize dst_offset, VkDeviceSize bytes)
 {
-    if (bytes == 0)
-        return DMX_OK;
-    DMX_TRY(dmx_vk_check_health(d));
-    dmx_vk_frame *f;
-    DMX_TRY(frame_open(d, &f));
     dmx_vk_access acc[2] = {access_of(src, src_offset, bytes, false),
                             access_of(dst, dst_offset, bytes, true)};
     DMX_TRY(track(d, f, acc, 2));
@@ -307,13 +311,24 @@ dmx_status dmx_vk_record_copy(dmx_vk_device *d, dmx_vk_buffer *src, VkDeviceSize
     return DMX_OK;
 }
 
+dmx_status dmx_vk_record_copy(dmx_vk_device *d, dmx_vk_buffer *src, VkDeviceSize src_offset,
+                              dmx_vk_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize bytes)
+{
+    if (bytes == 0)
+        return DMX_OK;
+    DMX_TRY(dmx_vk_check_health(d));
+    dmx_vk_frame *f;
+    DMX_TRY(frame_for_work(d, &f));
+    return copy_in_frame(d, f, src, src_offset, dst, dst_offset, bytes);
+}
+
 /* Room for `bytes` in the open frame's staging buffer (submitting the frame when it is full).
  * Returns the offset, or fails; `bytes` is at most DMX_VK_STAGING_MAX. */
 static dmx_status staging_take(dmx_vk_device *d, VkDeviceSize bytes, dmx_vk_frame **out,
                                VkDeviceSize *offset)
 {
     dmx_vk_frame *f = NULL;
-    DMX_TRY(frame_open(d, &f));
+    DMX_TRY(frame_for_work(d, &f));
     if (f->staging_used + bytes > f->staging.size && f->staging_used > 0) {
         DMX_TRY(dmx_vk_submit(d));
         DMX_TRY(frame_open(d, &f));
@@ -338,7 +353,7 @@ dmx_status dmx_vk_record_upload(dmx_vk_device *d, dmx_vk_buffer *dst, VkDeviceSi
     if (bytes <= DMX_VK_UPDATE_MAX && offset % 4 == 0 && bytes % 4 == 0) {
         /* Small writes travel inside the command buffer. */
         dmx_vk_frame *f;
-        DMX_TRY(frame_open(d, &f));
+        DMX_TRY(frame_for_work(d, &f));
         dmx_vk_access acc = access_of(dst, offset, bytes, true);
         DMX_TRY(track(d, f, &acc, 1));
         dmx_vk.vkCmdUpdateBuffer(f->cmd, dst->handle, offset, bytes, src);
@@ -352,7 +367,7 @@ dmx_status dmx_vk_record_upload(dmx_vk_device *d, dmx_vk_buffer *dst, VkDeviceSi
         VkDeviceSize at = 0;
         DMX_TRY(staging_take(d, piece, &f, &at));
         memcpy((char *)f->staging.mem.map + at, (const char *)src + done, piece);
-        DMX_TRY(dmx_vk_record_copy(d, &f->staging, at, dst, offset + done, piece));
+        DMX_TRY(copy_in_frame(d, f, &f->staging, at, dst, offset + done, piece));
         done += piece;
     }
     return DMX_OK;
@@ -373,7 +388,7 @@ dmx_status dmx_vk_download(dmx_vk_device *d, dmx_vk_buffer *src, VkDeviceSize of
         dmx_vk_frame *f = NULL;
         VkDeviceSize at = 0;
         DMX_TRY(staging_take(d, piece, &f, &at));
-        DMX_TRY(dmx_vk_record_copy(d, src, offset + done, &f->staging, at, piece));
+        DMX_TRY(copy_in_frame(d, f, src, offset + done, &f->staging, at, piece));
         DMX_TRY(dmx_vk_finish(d));
         memcpy((char *)dst + done, (const char *)f->staging.mem.map + at, piece);
         done += piece;

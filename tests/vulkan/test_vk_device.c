@@ -157,6 +157,21 @@ static void test_batches_past_one_command_buffer(void **state)
     for (int i = 0; i < N; i++)
         if (got[i] != 350.0f)
             fail_msg("y[%d] = %g after %d steps of +0.5, want 350", i, got[i], STEPS);
+    /* 2000 small writes into y while ops still use it: recorded transfers, past the most one
+     * command buffer takes, each after the scale that reads y before it. */
+    DMX_ASSERT_OK(run_scale(dev, y, 0, x, 0, N, 1.0f)); /* x = y, recorded */
+    for (int i = 0; i < 2000; i++) {
+        float v = (float)i;
+        DMX_ASSERT_OK(dmx_buffer_write(y, (size_t)(i % N) * 4, &v, 4));
+    }
+    DMX_ASSERT_OK(dmx_buffer_read(y, 0, got, sizeof got));
+    for (int i = 0; i < N; i++)
+        if (got[i] != (i < 2000 ? (float)i : 350.0f))
+            fail_msg("y[%d] = %g after the writes", i, got[i]);
+    DMX_ASSERT_OK(dmx_buffer_read(x, 0, got, sizeof got));
+    for (int i = 0; i < N; i++)
+        if (got[i] != 350.0f)
+            fail_msg("x[%d] = %g: the write overtook the scale that read y", i, got[i]);
     DMX_ASSERT_OK(dmx_device_sync(dev));
     dmx_buffer_free(x), dmx_buffer_free(y);
     dmx_device_close(dev);
