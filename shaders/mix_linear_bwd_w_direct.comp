@@ -32,11 +32,22 @@ void main()
     }
     uint j = grp / R1, r1 = grp % R1;
     uint begin = pc.k_begin + s * pc.slice, end = min(begin + pc.slice, pc.k_end);
+    // Walk q = (m, r2) with running offsets: no division inside the loop.
+    uint m = begin / R2, r2 = begin % R2;
+    uint dy_at = pc.off[0] + ((m * J + j) * Dout + o) * R12 + r1 * R2 + r2;
+    uint x_at = pc.off[1] + ((m * J + j) * Din + d) * R12 + r1 * R2 + r2;
+    uint dy_skip = J * Dout * R12 - R2, x_skip = J * Din * R12 - R2; // from r2 = R2 to the next m
     float v = 0.0;
     for (uint q = begin; q < end; q++) {
-        uint m = q / R2, at = r1 * R2 + q % R2;
-        float g = dy[pc.off[0] + ((m * J + j) * Dout + o) * R12 + at];
-        v += is_bias ? g : g * x[pc.off[1] + ((m * J + j) * Din + d) * R12 + at];
+        float g = dy[dy_at];
+        v += is_bias ? g : g * x[x_at];
+        dy_at++;
+        x_at++;
+        if (++r2 == R2) {
+            r2 = 0;
+            dy_at += dy_skip;
+            x_at += x_skip;
+        }
     }
     if (pc.slices > 1)
         part[pc.off[4] + s * pc.part_stride + i] = v;

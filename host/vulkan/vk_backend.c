@@ -1,8 +1,10 @@
 /* The Vulkan backend's entry in the device registry (host/device/backend.h). Every entry point
  * takes the device lock: pipelines are created lazily and frames rotate, so two threads on one
  * device must take turns. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "vulkan/vk_ops.h"
@@ -28,8 +30,33 @@ static dmx_status vk_device_open(dmx_device *dev)
     return DMX_OK;
 }
 
+/* DIMIX_VK_PROFILE: one line per op that ran, slowest first, on stderr. */
+static void print_profile(const dmx_device *dev, const dmx_vk_device *d)
+{
+    int order[DMX_OP_COUNT], n = 0;
+    double total = 0;
+    for (int op = 0; op < DMX_OP_COUNT; op++)
+        if (d->op_calls[op]) {
+            order[n++] = op;
+            total += d->op_seconds[op];
+        }
+    for (int i = 1; i < n; i++) /* insertion sort by time, descending */
+        for (int k = i; k > 0 && d->op_seconds[order[k]] > d->op_seconds[order[k - 1]]; k--) {
+            int t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    fprintf(stderr, "%s: time per op (DIMIX_VK_PROFILE), %.3f s in all\n", dev->info.name, total);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "  %-20s %8llu calls %10.3f s %6.1f%%\n", dmx_op_name((dmx_op)order[i]),
+                (unsigned long long)d->op_calls[order[i]], d->op_seconds[order[i]],
+                total > 0 ? 100.0 * d->op_seconds[order[i]] / total : 0.0);
+}
+
 static void vk_device_close(dmx_device *dev)
 {
+    if (dev->impl && dmx_vk_of(dev)->profile)
+        print_profile(dev, dmx_vk_of(dev));
     dmx_vk_device_destroy(dev->impl);
     dev->impl = NULL;
 }
@@ -138,13 +165,31 @@ static const vk_op_fn vk_ops[DMX_OP_COUNT] = {
 #undef DMX_OP
 };
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static dmx_status vk_run_op(dmx_device *dev, const dmx_op_call *call)
 {
     dmx_vk_device *d = dmx_vk_of(dev);
     pthread_mutex_lock(&d->lock);
     dmx_status s = dmx_vk_check_health(d);
-    if (s == DMX_OK)
+    if (s == DMX_OK && d->profile) {
+        /* Profiling: drain what came before, then time this op to completion. */
+        s = dmx_vk_finish(d);
+        double t0 = now_seconds();
+        if (s == DMX_OK)
+            s = vk_ops[call->op](d, call);
+        if (s == DMX_OK)
+            s = dmx_vk_finish(d);
+        d->op_seconds[call->op] += now_seconds() - t0;
+        d->op_calls[call->op]++;
+    } else if (s == DMX_OK) {
         s = vk_ops[call->op](d, call);
+    }
     pthread_mutex_unlock(&d->lock);
     return s;
 }

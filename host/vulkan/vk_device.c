@@ -6,7 +6,8 @@
  *   DIMIX_VK_STAGING=1        never map device buffers; go through staging copies as on a
  *                             discrete GPU (tests that path on lavapipe)
  *   DIMIX_VK_MEMORY_BUDGET=N  most device memory dimix allocates (bytes; K, M, G suffixes)
- *   DIMIX_VK_MAX_BINDING=N    a smaller maxStorageBufferRange, to test split bindings */
+ *   DIMIX_VK_MAX_BINDING=N    a smaller maxStorageBufferRange, to test split bindings
+ *   DIMIX_VK_PROFILE=1        wait for each op and print the time per op at close */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,7 @@ dmx_status dmx_vk_device_create(dmx_device *dev, dmx_vk_device **out)
     d->phys = dmx_vk_physical_get(dev->index);
     pthread_mutex_init(&d->lock, NULL);
     d->validation_reported = dmx_vk_validation_errors();
+    d->profile = env_flag("DIMIX_VK_PROFILE");
     dmx_status s = d->phys ? create_device(d)
                            : dmx_fail(DMX_ERR_NOT_FOUND, "no Vulkan device %d", dev->index);
     if (s == DMX_OK) {

@@ -175,6 +175,9 @@ struct dmx_vk_device {
     bool loop_limit;           /* DMX_QUIRK_LOOP_LIMIT: bounded loop trips per invocation */
 
     bool lost;                 /* VK_ERROR_DEVICE_LOST seen: every call fails from now on */
+    bool profile;              /* DIMIX_VK_PROFILE: time each op to completion */
+    double op_seconds[DMX_OP_COUNT];
+    uint64_t op_calls[DMX_OP_COUNT];
     uint32_t validation_reported;
 };
 

@@ -250,7 +250,8 @@ static void test_gemm(void **state)
               {RND(126, -1, 1), RND(105, -1, 1), RND(30, -1, 1)}, 1e-5, 1e-5}, 61);
 }
 
-/* M, J, Din, Dout, R1, R2 of the SPEC's views, odd sizes, and long reductions. */
+/* M, J, Din, Dout, R1, R2 of the SPEC's views, odd sizes, and long reductions. Depths up to 32
+ * run on the direct kernels, longer ones on the tiled ones. */
 static const int mix_views[][6] = {
     {5, 1, 7, 3, 1, 1},       /* dense, Dout != Din */
     {3, 1, 6, 6, 1, 5},       /* token mixing */
@@ -263,6 +264,7 @@ static const int mix_views[][6] = {
     {1, 65536, 2, 2, 1, 1},   /* b = 2 butterfly, N = 2^17: 65536 groups, grid folding */
     {2, 1, 20000, 3, 1, 1},   /* depth past one loop-limited piece */
     {5000, 1, 4, 5, 1, 8},    /* batch x r2 = 40000: the weight gradient in slices */
+    {3, 2, 40, 36, 3, 5},     /* the tiled kernels (depth > 32) with J, R1, R2 all > 1 */
 };
 
 static void test_mix_linear_forward_and_backward(void **state)
