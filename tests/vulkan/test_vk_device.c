@@ -334,6 +334,11 @@ static void test_pipeline_cache_on_disk(void **state)
     assert_int_equal(cache_files(dir, dev, path, sizeof path, &valid), 1);
     assert_true(valid);
     dmx_device_close(dev);
+    char sub[700];
+    snprintf(sub, sizeof sub, "%s/dimix", dir);
+    remove(path);
+    rmdir(sub);
+    rmdir(dir);
     if (saved) {
         setenv("XDG_CACHE_HOME", saved, 1);
         free(saved);
