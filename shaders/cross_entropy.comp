@@ -50,12 +50,16 @@ void main()
         return;
     int label = labels[pc.off[1] + row];
     float v = 0.0 / 0.0;
-    if (label >= 0 && uint(label) < K) {
+    // A +inf logit makes the CPU's log-sum-exp inf - inf: NaN, whatever the label.
+    if (label >= 0 && uint(label) < K && !(isinf(mx) && mx > 0.0)) {
         float log_sum = log1p_accurate(rest + max(ties - 1.0, 0.0));
         float eps = pc.smoothing;
-        float nll = (mx - z[at + uint(label)]) + log_sum;
-        float uniform_part = (mx - sum_z / float(K)) + log_sum;
-        v = (1.0 - eps) * nll + eps * uniform_part;
+        // Each part only where its weight is not 0 (0 log 0 = 0: a -inf logit adds nothing).
+        v = 0.0;
+        if (eps != 1.0)
+            v += (1.0 - eps) * ((mx - z[at + uint(label)]) + log_sum);
+        if (eps != 0.0)
+            v += eps * ((mx - sum_z / float(K)) + log_sum);
     }
     loss[pc.off[2] + row] = v;
 }

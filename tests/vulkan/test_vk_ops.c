@@ -387,6 +387,28 @@ static void test_cross_entropy(void **state)
         }
 }
 
+/* Rows with infinities: the CPU reference's NaN and inf, element for element. */
+static void test_cross_entropy_with_infinities(void **state)
+{
+    (void)state;
+    need_vulkan();
+    const float z[] = {INFINITY, 0, 1, 2,   1, 2, 3, 4,   -INFINITY, 0, 0, 0,
+                       -INFINITY, -INFINITY, -INFINITY, -INFINITY,   5, INFINITY, 1, 0,
+                       -INFINITY, 0, 0, 0};
+    const int32_t labels[] = {1, 2, 0, 3, 1, 1};
+    const float dloss = 1.0f;
+    for (int smooth = 0; smooth < 2; smooth++) {
+        dmx_p_cross_entropy p = {6, 4, smooth ? 0.1f : 0.0f, 0.2f, 0};
+        vkc_arg zs = {.count = 24, .fill = VKC_DATA, .data = z};
+        vkc_arg ls = {.count = 6, .fill = VKC_DATA, .data = labels};
+        vkc_check(vk, cpu, &(vkc_case){"cross_entropy inf", DMX_OP_CROSS_ENTROPY, &p,
+                  {zs, ls, OUT(6)}, 1e-6, 1e-6}, 165);
+        vkc_check(vk, cpu, &(vkc_case){"cross_entropy_bwd inf", DMX_OP_CROSS_ENTROPY_BWD, &p,
+                  {zs, ls, (vkc_arg){.count = 1, .fill = VKC_DATA, .data = &dloss}, OUT(24)},
+                  1e-6, 1e-6}, 166);
+    }
+}
+
 static void test_embedding_backward(void **state)
 {
     (void)state;
@@ -441,6 +463,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_cross_entropy),
+        cmocka_unit_test(test_cross_entropy_with_infinities),
         cmocka_unit_test(test_embedding_backward),
         cmocka_unit_test(test_reductions_past_the_loop_limit),
         cmocka_unit_test(test_gemm_depth_past_the_loop_limit),

@@ -27,6 +27,10 @@ static void fill_arg(dmx_test_rng *rng, const vkc_arg *a, uint32_t *words)
 {
     for (size_t i = 0; i < GUARD; i++)
         words[i] = words[GUARD + a->count + i] = GUARD_BITS;
+    if (a->fill == VKC_DATA) {
+        memcpy(words + GUARD, a->data, a->count * 4);
+        return;
+    }
     float *f = (float *)(words + GUARD);
     int32_t *n = (int32_t *)(words + GUARD);
     for (size_t i = 0; i < a->count; i++) {

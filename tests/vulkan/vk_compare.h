@@ -16,6 +16,7 @@ enum {
     VKC_ABSENT,     /* optional argument left out */
     VKC_MASK,       /* a softmax mask over rows of int_lo columns: 0, small negatives, and
                        removed entries (-1e30, -1e21); every fourth row removed entirely */
+    VKC_DATA,       /* the words at `data` */
 };
 
 typedef struct vkc_arg {
@@ -23,6 +24,7 @@ typedef struct vkc_arg {
     int fill;
     float lo, hi;
     int int_lo, int_hi;
+    const void *data;
 } vkc_arg;
 
 typedef struct vkc_case {
