@@ -95,12 +95,49 @@ static const VkDebugUtilsMessengerCreateInfoEXT messenger_info = {
     .pfnUserCallback = on_validation_message,
 };
 
+/* The layer and extensions validation needs; false (with why_none set) when the layer is
+ * missing. `sync` says whether its synchronization checks can be turned on. */
+static bool validation_extensions(const char *mode, const char **extensions, uint32_t *n_ext,
+                                  bool *sync)
+{
+    if (!instance_layer_present(DMX_VK_VALIDATION_LAYER)) {
+        snprintf(why_none, sizeof why_none,
+                 "DIMIX_VK_VALIDATION=%s but the layer %s is not installed "
+                 "(Debian: vulkan-validationlayers)", mode, DMX_VK_VALIDATION_LAYER);
+        return false;
+    }
+    extensions[(*n_ext)++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    *sync = strcmp(mode, "sync") == 0 &&
+            instance_extension_present(DMX_VK_VALIDATION_LAYER,
+                                       VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+    if (*sync)
+        extensions[(*n_ext)++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    return true;
+}
+
+static void explain_instance_failure(VkResult r)
+{
+    const char *files = getenv("VK_DRIVER_FILES");
+    if (!files)
+        files = getenv("VK_ICD_FILENAMES");
+    if (r != VK_ERROR_INCOMPATIBLE_DRIVER)
+        snprintf(why_none, sizeof why_none, "vkCreateInstance failed: %s", dmx_vk_result_name(r));
+    else if (files)
+        snprintf(why_none, sizeof why_none, "vkCreateInstance failed: %s (no Vulkan driver "
+                 "found; driver files: %.800s)", dmx_vk_result_name(r), files);
+    else
+        snprintf(why_none, sizeof why_none, "vkCreateInstance failed: %s (no Vulkan driver "
+                 "found)", dmx_vk_result_name(r));
+}
+
 static dmx_status create_instance(void)
 {
     const char *mode = validation_mode();
-    const char *layers[1] = {DMX_VK_VALIDATION_LAYER};
-    const char *extensions[2];
+    const char *layers[1] = {DMX_VK_VALIDATION_LAYER}, *extensions[2];
     uint32_t n_ext = 0;
+    bool sync = false;
+    if (mode && !validation_extensions(mode, extensions, &n_ext, &sync))
+        return DMX_ERR_UNSUPPORTED;
     VkValidationFeatureEnableEXT sync_check =
         VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
     VkValidationFeaturesEXT features = {
@@ -109,48 +146,25 @@ static dmx_status create_instance(void)
         .enabledValidationFeatureCount = 1,
         .pEnabledValidationFeatures = &sync_check,
     };
-    if (mode) {
-        if (!instance_layer_present(DMX_VK_VALIDATION_LAYER)) {
-            snprintf(why_none, sizeof why_none,
-                     "DIMIX_VK_VALIDATION=%s but the layer %s is not installed "
-                     "(Debian: vulkan-validationlayers)", mode, DMX_VK_VALIDATION_LAYER);
-            return DMX_ERR_UNSUPPORTED;
-        }
-        extensions[n_ext++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-        if (strcmp(mode, "sync") == 0 &&
-            instance_extension_present(DMX_VK_VALIDATION_LAYER,
-                                       VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME))
-            extensions[n_ext++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
-    }
     VkApplicationInfo app = {
         .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
         .pApplicationName = "dimix",
         .pEngineName = "dimix",
         .apiVersion = VK_API_VERSION_1_1,
     };
+    /* The messenger also sees instance creation (pNext); sync checks only when asked. */
     VkInstanceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = !mode ? NULL : sync ? (const void *)&features : (const void *)&messenger_info,
         .pApplicationInfo = &app,
         .enabledLayerCount = mode ? 1 : 0,
         .ppEnabledLayerNames = layers,
         .enabledExtensionCount = n_ext,
         .ppEnabledExtensionNames = extensions,
     };
-    /* The messenger also sees instance creation (pNext); sync checks only when asked. */
-    if (mode)
-        info.pNext = n_ext > 1 ? (const void *)&features : (const void *)&messenger_info;
     VkResult r = dmx_vk.vkCreateInstance(&info, NULL, &instance);
     if (r != VK_SUCCESS) {
-        const char *files = getenv("VK_DRIVER_FILES");
-        if (!files)
-            files = getenv("VK_ICD_FILENAMES");
-        snprintf(why_none, sizeof why_none, "vkCreateInstance failed: %s%s%s%s",
-                 dmx_vk_result_name(r),
-                 r == VK_ERROR_INCOMPATIBLE_DRIVER ? " (no Vulkan driver found" : "",
-                 r == VK_ERROR_INCOMPATIBLE_DRIVER && files ? "; driver files: " : "",
-                 r == VK_ERROR_INCOMPATIBLE_DRIVER ? (files ? files : ")") : "");
-        if (r == VK_ERROR_INCOMPATIBLE_DRIVER && files)
-            strncat(why_none, ")", sizeof why_none - strlen(why_none) - 1);
+        explain_instance_failure(r);
         instance = VK_NULL_HANDLE;
         return DMX_ERR_UNSUPPORTED;
     }
