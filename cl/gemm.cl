@@ -1,0 +1,79 @@
+/* GEMM helpers. The GEMMs themselves go through CLBlast; these kernels cover what CLBlast does
+ * not: C = beta C when K = 0 (CLBlast rejects K = 0), and a
+ * tiled strided-batched GEMM used when CLBlast is switched off (DIMIX_OPENCL_CLBLAST=0, e.g.
+ * under oclgrind) with the same semantics: row-major, C_b = alpha op(A_b) op(B_b) + beta C_b. */
+
+/* C_b[m, n] = beta C_b[m, n], or 0 when beta = 0 (C not read). Batches must not overlap. */
+DMX_KERNEL void gemm_scale_c(__global float *C, ulong c_off, int M, int N, int ldc, int stride_c,
+                             int batch, float beta)
+{
+    C += c_off;
+    const long i = get_global_id(0);
+    const long per_batch = (long)M * N;
+    if (i >= per_batch * batch)
+        return;
+    const long b = i / per_batch, mn = i % per_batch;
+    const long at = b * stride_c + (mn / N) * ldc + mn % N;
+    C[at] = beta == 0.0f ? 0.0f : beta * C[at];
+}
+
+/* A 64 x 64 tile of C per work-group, K in steps of 16 through local memory; work-item
+ * (tx, ty) = (lid % 16, lid / 16) computes rows ty + 16 i and columns tx + 16 j (i, j < 4), so
+ * neighbouring work-items touch neighbouring columns. Tiles are loaded along the contiguous
+ * axis of A and B (which depends on the transposes). */
+#define DMX_GT 64
+#define DMX_GK 16
+
+DMX_KERNEL void gemm_tiled(__global const float *A, ulong a_off, __global const float *B,
+                           ulong b_off, __global float *C, ulong c_off, int M, int N, int K,
+                           int lda, int ldb, int ldc, int stride_a, int stride_b, int stride_c,
+                           int trans_a, int trans_b, float alpha, float beta)
+{
+    __local float As[DMX_GK][DMX_GT + 1];
+    __local float Bs[DMX_GK][DMX_GT + 1];
+    const int lid = get_local_id(0), tx = lid % 16, ty = lid / 16;
+    const int tiles_m = (M + DMX_GT - 1) / DMX_GT, tiles_n = (N + DMX_GT - 1) / DMX_GT;
+    const int g = get_group_id(0);
+    const int b = g / (tiles_m * tiles_n);
+    const int m0 = (g / tiles_n) % tiles_m * DMX_GT, n0 = g % tiles_n * DMX_GT;
+    A += a_off + (long)b * stride_a;
+    B += b_off + (long)b * stride_b;
+    C += c_off + (long)b * stride_c;
+
+    float acc[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            acc[i][j] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += DMX_GK) {
+        for (int e = lid; e < DMX_GK * DMX_GT; e += DMX_WG) {
+            /* op(A)[m, k]: k contiguous without transpose, m contiguous with. */
+            const int am = trans_a ? e % DMX_GT : e / DMX_GK, ak = trans_a ? e / DMX_GT : e % DMX_GK;
+            const int m = m0 + am, k = k0 + ak;
+            As[ak][am] = m < M && k < K ? A[trans_a ? (long)k * lda + m : (long)m * lda + k] : 0.0f;
+            /* op(B)[k, n]: n contiguous without transpose, k contiguous with. */
+            const int bn = trans_b ? e / DMX_GK : e % DMX_GT, bk = trans_b ? e % DMX_GK : e / DMX_GT;
+            const int n = n0 + bn, kb = k0 + bk;
+            Bs[bk][bn] = n < N && kb < K ? B[trans_b ? (long)n * ldb + kb : (long)kb * ldb + n] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int k = 0; k < DMX_GK; k++) {
+            float a[4], bv[4];
+            for (int i = 0; i < 4; i++) {
+                a[i] = As[k][ty + 16 * i];
+                bv[i] = Bs[k][tx + 16 * i];
+            }
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    acc[i][j] += a[i] * bv[j];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            const int m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
+            if (m < M && n < N) {
+                __global float *c = C + (long)m * ldc + n;
+                *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+            }
+        }
+}
