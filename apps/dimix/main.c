@@ -7,6 +7,9 @@
 
 static const dmx_command commands[] = {
     {"devices", "list every device of every backend (--json for machines)", dmx_cmd_devices},
+    {"parity", "check every operator on the named devices against the CPU reference",
+     dmx_cmd_parity},
+    {"lra", "Long Range Arena: generate ListOps and Pathfinder data (gen)", dmx_cmd_lra},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -47,4 +47,9 @@ void *dmx_ctx_host_alloc(dmx_ctx *ctx, size_t bytes);
 /* The next `n` indices of the step's random stream, and the step seed. */
 uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed);
 
+/* For tests and diagnostics: the entries on the tape now, and the device buffers and host blocks
+ * the arenas have allocated since the context was created (none after the first step). */
+size_t dmx_ctx_tape_length(const dmx_ctx *ctx);
+size_t dmx_ctx_arena_allocations(const dmx_ctx *ctx);
+
 #endif

@@ -1,6 +1,6 @@
 /* The per-step context: a device arena for activations, a host arena for tensor structs, and
- * the tape. The device arena grows by chunks during the first step; at reset, chunks are merged
- * into one block so later steps allocate nothing. */
+ * the tape. Both arenas grow by chunks during the first step; at reset, chunks are merged into
+ * one block each so later steps allocate nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,7 @@ struct dmx_ctx {
     arena_chunk chunks[DMX_ARENA_MAX_CHUNKS];
     int n_chunks;
     size_t in_use, peak;
+    size_t arena_allocations; /* device buffers and host blocks allocated since creation */
     host_block *host;
     dmx_tape_entry *tape;
     size_t tape_len, tape_cap;
@@ -73,14 +74,31 @@ void dmx_ctx_destroy(dmx_ctx *ctx)
 }
 
 dmx_device *dmx_ctx_device(const dmx_ctx *ctx) { return ctx ? ctx->dev : NULL; }
-void dmx_ctx_set_grad(dmx_ctx *ctx, bool enabled) { ctx->grad_enabled = enabled; }
-bool dmx_ctx_grad_enabled(const dmx_ctx *ctx) { return ctx->grad_enabled; }
-void dmx_ctx_set_training(dmx_ctx *ctx, bool training) { ctx->training = training; }
-bool dmx_ctx_training(const dmx_ctx *ctx) { return ctx->training; }
-size_t dmx_ctx_peak_bytes(const dmx_ctx *ctx) { return ctx->peak; }
+/* The accessors have no status to return: a NULL context is ignored (setters) or reads as
+ * "off" and zero (getters). */
+void dmx_ctx_set_grad(dmx_ctx *ctx, bool enabled)
+{
+    if (ctx)
+        ctx->grad_enabled = enabled;
+}
+
+bool dmx_ctx_grad_enabled(const dmx_ctx *ctx) { return ctx && ctx->grad_enabled; }
+
+void dmx_ctx_set_training(dmx_ctx *ctx, bool training)
+{
+    if (ctx)
+        ctx->training = training;
+}
+
+bool dmx_ctx_training(const dmx_ctx *ctx) { return ctx && ctx->training; }
+size_t dmx_ctx_peak_bytes(const dmx_ctx *ctx) { return ctx ? ctx->peak : 0; }
+size_t dmx_ctx_tape_length(const dmx_ctx *ctx) { return ctx->tape_len; }
+size_t dmx_ctx_arena_allocations(const dmx_ctx *ctx) { return ctx->arena_allocations; }
 
 void dmx_ctx_set_seed(dmx_ctx *ctx, uint64_t seed)
 {
+    if (!ctx)
+        return;
     ctx->seed = seed;
     ctx->rng_offset = 0;
 }
@@ -93,21 +111,43 @@ uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed)
     return start;
 }
 
-dmx_status dmx_ctx_reset(dmx_ctx *ctx)
+/* A host block of `cap` bytes on top of the stack (the newest block is first). */
+static host_block *push_host_block(dmx_ctx *ctx, size_t cap)
 {
-    if (!ctx)
-        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
-    ctx->tape_len = 0;
-    ctx->rng_offset = 0;
-    /* Keep the first host block, drop the rest. */
-    if (ctx->host) {
-        free_host_blocks(ctx->host->next);
-        ctx->host->next = NULL;
-        ctx->host->used = 0;
+    host_block *nb = malloc(sizeof *nb + cap);
+    if (!nb)
+        return NULL;
+    ctx->arena_allocations++;
+    nb->cap = cap;
+    nb->used = 0;
+    nb->next = ctx->host;
+    ctx->host = nb;
+    return nb;
+}
+
+/* Host blocks merge like device chunks: one block as large as the step needed, so the next
+ * step mallocs nothing. */
+static dmx_status reset_host_blocks(dmx_ctx *ctx)
+{
+    if (ctx->host && ctx->host->next) {
+        size_t total = 0;
+        for (host_block *b = ctx->host; b; b = b->next)
+            total += b->cap;
+        free_host_blocks(ctx->host);
+        ctx->host = NULL;
+        if (!push_host_block(ctx, total))
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_ctx_reset: host arena of %zu bytes", total);
     }
+    if (ctx->host)
+        ctx->host->used = 0;
+    return DMX_OK;
+}
+
+/* Device chunks merge into one block as large as this step needed, if the device allows it. */
+static dmx_status reset_device_chunks(dmx_ctx *ctx)
+{
     ctx->in_use = 0;
     if (ctx->n_chunks > 1) {
-        /* Merge: one block as large as this step needed, if the device allows it. */
         size_t total = 0;
         for (int i = 0; i < ctx->n_chunks; i++)
             total += ctx->chunks[i].cap;
@@ -118,6 +158,7 @@ dmx_status dmx_ctx_reset(dmx_ctx *ctx)
             ctx->n_chunks = 0;
             dmx_buffer *buf = NULL;
             DMX_TRY(dmx_buffer_alloc(ctx->dev, total, &buf));
+            ctx->arena_allocations++;
             ctx->chunks[0] = (arena_chunk){buf, total, 0};
             ctx->n_chunks = 1;
         }
@@ -125,6 +166,16 @@ dmx_status dmx_ctx_reset(dmx_ctx *ctx)
     for (int i = 0; i < ctx->n_chunks; i++)
         ctx->chunks[i].used = 0;
     return DMX_OK;
+}
+
+dmx_status dmx_ctx_reset(dmx_ctx *ctx)
+{
+    if (!ctx)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
+    ctx->tape_len = 0;
+    ctx->rng_offset = 0;
+    DMX_TRY(reset_host_blocks(ctx));
+    return reset_device_chunks(ctx);
 }
 
 dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *offset)
@@ -159,6 +210,7 @@ dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *o
         return dmx_fail_context(s, "activation arena (%zu bytes in use, %zu more needed): ",
                                 ctx->in_use, need);
     ctx->chunks[ctx->n_chunks++] = (arena_chunk){b, cap, 0};
+    ctx->arena_allocations++;
     return dmx_ctx_alloc(ctx, elems, buf, offset);
 }
 
@@ -166,16 +218,10 @@ void *dmx_ctx_host_alloc(dmx_ctx *ctx, size_t bytes)
 {
     bytes = (bytes + 15) & ~(size_t)15;
     host_block *b = ctx->host;
-    /* Blocks form a stack: the newest is first. */
     if (!b || b->cap - b->used < bytes) {
-        size_t cap = bytes > DMX_HOST_BLOCK ? bytes : DMX_HOST_BLOCK;
-        host_block *nb = malloc(sizeof *nb + cap);
-        if (!nb)
+        b = push_host_block(ctx, bytes > DMX_HOST_BLOCK ? bytes : DMX_HOST_BLOCK);
+        if (!b)
             return NULL;
-        nb->cap = cap;
-        nb->used = 0;
-        nb->next = b;
-        ctx->host = b = nb;
     }
     void *p = b->data + b->used;
     b->used += bytes;
@@ -251,6 +297,22 @@ dmx_status dmx_grad_of_zeroed(dmx_ctx *ctx, dmx_tensor *t, dmx_tensor **g)
     return DMX_OK;
 }
 
+/* Activation gradients belong to one backward pass. Without this, a second dmx_backward over
+ * the same tape would find the first pass's activation gradients, add the new ones into them
+ * and push the doubled (and redoubled) sums into the parameters. Parameters keep theirs: they
+ * accumulate by design. */
+static void forget_activation_grads(dmx_ctx *ctx, dmx_tensor *loss)
+{
+    for (size_t i = 0; i < ctx->tape_len; i++)
+        for (int k = 0; k < DMX_TAPE_TENSORS; k++) {
+            dmx_tensor *t = ctx->tape[i].t[k];
+            if (t && !(t->flags & DMX_TENSOR_PARAM))
+                t->grad = NULL;
+        }
+    if (!(loss->flags & DMX_TENSOR_PARAM))
+        loss->grad = NULL;
+}
+
 dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
 {
     if (!ctx || !loss)
@@ -264,6 +326,7 @@ dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
         return dmx_fail(DMX_ERR_INVALID_ARG,
                         "dmx_backward: loss does not depend on any parameter that needs a "
                         "gradient (was gradient recording off?)");
+    forget_activation_grads(ctx, loss);
     dmx_tensor *g = NULL;
     int acc = 0;
     DMX_TRY(dmx_grad_of(ctx, loss, &g, &acc));

@@ -28,7 +28,7 @@ static float relu_grad(float x) { return x > 0.0f ? 1.0f : 0.0f; }
         const dmx_p_unary *p = call->params;                                                \
         const float *x = dmx_cpu_f32(call, 0);                                              \
         float *y = dmx_cpu_f32(call, 1);                                                    \
-        _Pragma("omp parallel for schedule(static)")                                        \
+        _Pragma("omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->n))")            \
         for (int64_t i = 0; i < p->n; i++)                                                  \
             y[i] = fn(x[i]);                                                                \
         return DMX_OK;                                                                      \
@@ -39,7 +39,7 @@ static float relu_grad(float x) { return x > 0.0f ? 1.0f : 0.0f; }
         const dmx_p_unary *p = call->params;                                                \
         const float *x = dmx_cpu_f32(call, 0), *dy = dmx_cpu_f32(call, 1);                  \
         float *dx = dmx_cpu_f32(call, 2);                                                   \
-        _Pragma("omp parallel for schedule(static)")                                        \
+        _Pragma("omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->n))")            \
         for (int64_t i = 0; i < p->n; i++) {                                                \
             float g = dy[i] * grad_fn(x[i]);                                                \
             dx[i] = p->accumulate ? dx[i] + g : g;                                          \

@@ -16,8 +16,9 @@ dmx_status dmx_cpu_copy_strided(dmx_device *dev, const dmx_op_call *call)
         ss[k] = in >= 0 ? p->src_stride[in] : 0;
         ds[k] = in >= 0 ? p->dst_stride[in] : 0;
     }
-    int64_t outer = shape[0] * shape[1] * shape[2];
-#pragma omp parallel for schedule(static)
+    const int64_t outer = shape[0] * shape[1] * shape[2];
+    const int64_t total = outer * shape[3] * shape[4] * shape[5];
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(total))
     for (int64_t o = 0; o < outer; o++) {
         int64_t i0 = o / (shape[1] * shape[2]), i1 = (o / shape[2]) % shape[1], i2 = o % shape[2];
         int64_t sb = i0 * ss[0] + i1 * ss[1] + i2 * ss[2];

@@ -23,7 +23,7 @@ dmx_status dmx_cpu_cross_entropy(dmx_device *dev, const dmx_op_call *call)
     const int32_t *labels = dmx_cpu_i32(call, 1);
     float *loss = dmx_cpu_f32(call, 2);
     const int64_t K = p->cols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->rows * K))
     for (int64_t r = 0; r < p->rows; r++) {
         const float *zr = z + r * K;
         int32_t label = labels[r];
@@ -49,7 +49,7 @@ dmx_status dmx_cpu_cross_entropy_bwd(dmx_device *dev, const dmx_op_call *call)
     float *dz = dmx_cpu_f32(call, 3);
     const int64_t K = p->cols;
     const double g = (double)dloss[0] * p->scale;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->rows * K))
     for (int64_t r = 0; r < p->rows; r++) {
         const float *zr = z + r * K;
         int32_t label = labels[r];

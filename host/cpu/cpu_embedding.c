@@ -9,7 +9,7 @@ dmx_status dmx_cpu_embedding(dmx_device *dev, const dmx_op_call *call)
     const float *E = dmx_cpu_f32(call, 1);
     float *y = dmx_cpu_f32(call, 2);
     const int64_t D = p->dim;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->n * D))
     for (int64_t i = 0; i < p->n; i++) {
         int32_t id = ids[i];
         for (int64_t d = 0; d < D; d++)
@@ -27,7 +27,7 @@ dmx_status dmx_cpu_embedding_bwd(dmx_device *dev, const dmx_op_call *call)
     float *dE = dmx_cpu_f32(call, 2);
     const int64_t D = p->dim;
     /* Parallel over columns, ids in order: each dE element sums in index order. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->n * D))
     for (int64_t d = 0; d < D; d++)
         for (int64_t i = 0; i < p->n; i++) {
             int32_t id = ids[i];

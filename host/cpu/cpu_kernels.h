@@ -6,6 +6,15 @@
 
 #include "device/backend.h"
 
+/* A loop runs in parallel only when its work (elements touched or multiply-adds) reaches
+ * DMX_CPU_PARALLEL_MIN. Below that, opening a parallel region costs more than the loop: a few
+ * microseconds on an idle machine, but on an oversubscribed one (tests beside a build, or
+ * OpenBLAS's pthreads spinning beside OpenMP's) every barrier waits for a descheduled thread,
+ * milliseconds per op. Each output is still computed by one thread in a fixed order, so results
+ * do not depend on this choice. */
+#define DMX_CPU_PARALLEL_MIN 32768
+#define DMX_CPU_PARALLEL(work) ((int64_t)(work) >= DMX_CPU_PARALLEL_MIN)
+
 /* Host pointer of argument i (NULL for an absent optional argument). */
 float *dmx_cpu_f32(const dmx_op_call *call, int i);
 int32_t *dmx_cpu_i32(const dmx_op_call *call, int i);

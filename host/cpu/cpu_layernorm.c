@@ -11,7 +11,7 @@ dmx_status dmx_cpu_layernorm(dmx_device *dev, const dmx_op_call *call)
     const float *beta = dmx_cpu_f32(call, 2);
     float *y = dmx_cpu_f32(call, 3), *mean = dmx_cpu_f32(call, 4), *rstd = dmx_cpu_f32(call, 5);
     const int64_t C = p->cols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL((int64_t)p->rows * p->cols))
     for (int64_t r = 0; r < p->rows; r++) {
         const float *xr = x + r * C;
         double sum = 0.0, sq = 0.0;
@@ -38,7 +38,7 @@ dmx_status dmx_cpu_layernorm_bwd(dmx_device *dev, const dmx_op_call *call)
     const float *rstd = dmx_cpu_f32(call, 4);
     float *dx = dmx_cpu_f32(call, 5), *dgamma = dmx_cpu_f32(call, 6), *dbeta = dmx_cpu_f32(call, 7);
     const int64_t R = p->rows, C = p->cols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL((int64_t)p->rows * p->cols))
     for (int64_t r = 0; r < R; r++) {
         const float *xr = x + r * C, *dyr = dy + r * C;
         double mg = 0.0, mgx = 0.0;
@@ -57,7 +57,7 @@ dmx_status dmx_cpu_layernorm_bwd(dmx_device *dev, const dmx_op_call *call)
             dx[r * C + c] = p->accumulate ? dx[r * C + c] + v : v;
         }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL((int64_t)p->rows * p->cols))
     for (int64_t c = 0; c < C; c++) {
         double dg = 0.0, db = 0.0;
         for (int64_t r = 0; r < R; r++) {

@@ -15,18 +15,19 @@ dmx_status dmx_cpu_mix_linear(dmx_device *dev, const dmx_op_call *call)
     const float *x = dmx_cpu_f32(call, 0), *W = dmx_cpu_f32(call, 1), *c = dmx_cpu_f32(call, 2);
     float *y = dmx_cpu_f32(call, 3);
     const int64_t J = p->J, Din = p->Din, Dout = p->Dout, R1 = p->R1, R2 = p->R2;
+    const int64_t macs = p->M * J * R1 * R2 * Dout * Din; /* multiply-adds */
     const bool bias = p->has_bias && c;
     if (is_dense(p) && p->M > 0 && Din > 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->M, (int)Dout, (int)Din, 1.0f, x,
                     (int)Din, W, (int)Din, 0.0f, y, (int)Dout);
         if (bias)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->M * Dout))
             for (int64_t m = 0; m < p->M; m++)
                 for (int64_t o = 0; o < Dout; o++)
                     y[m * Dout + o] += c[o];
         return DMX_OK;
     }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(macs))
     for (int64_t m = 0; m < p->M; m++)
         for (int64_t j = 0; j < J; j++)
             for (int64_t r1 = 0; r1 < R1; r1++) {
@@ -56,6 +57,7 @@ dmx_status dmx_cpu_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call)
     const float *dy = dmx_cpu_f32(call, 0), *W = dmx_cpu_f32(call, 1);
     float *dx = dmx_cpu_f32(call, 2);
     const int64_t J = p->J, Din = p->Din, Dout = p->Dout, R1 = p->R1, R2 = p->R2;
+    const int64_t macs = p->M * J * R1 * R2 * Dout * Din; /* multiply-adds */
     if (is_dense(p) && p->M > 0 && Din > 0) {
         if (!p->accumulate)
             for (int64_t i = 0; i < p->M * Din; i++)
@@ -65,7 +67,7 @@ dmx_status dmx_cpu_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call)
                         dy, (int)Dout, W, (int)Din, 1.0f, dx, (int)Din);
         return DMX_OK;
     }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(macs))
     for (int64_t m = 0; m < p->M; m++)
         for (int64_t j = 0; j < J; j++)
             for (int64_t r1 = 0; r1 < R1; r1++) {
@@ -95,12 +97,13 @@ dmx_status dmx_cpu_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
     const float *dy = dmx_cpu_f32(call, 0), *x = dmx_cpu_f32(call, 1);
     float *dW = dmx_cpu_f32(call, 2), *dc = dmx_cpu_f32(call, 3);
     const int64_t M = p->M, J = p->J, Din = p->Din, Dout = p->Dout, R1 = p->R1, R2 = p->R2;
+    const int64_t dy_reads = M * J * R1 * R2 * Dout, macs = dy_reads * Din;
     const bool bias = p->has_bias && dc;
     if (is_dense(p) && M > 0 && Din > 0 && Dout > 0) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Dout, (int)Din, (int)M, 1.0f, dy,
                     (int)Dout, x, (int)Din, 1.0f, dW, (int)Din);
     } else {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(macs))
         for (int64_t j = 0; j < J; j++)
             for (int64_t r1 = 0; r1 < R1; r1++)
                 for (int64_t o = 0; o < Dout; o++)
@@ -116,7 +119,7 @@ dmx_status dmx_cpu_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
                     }
     }
     if (bias)
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(dy_reads))
         for (int64_t j = 0; j < J; j++)
             for (int64_t r1 = 0; r1 < R1; r1++)
                 for (int64_t o = 0; o < Dout; o++) {

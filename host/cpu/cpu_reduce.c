@@ -10,7 +10,7 @@ static double chunked_sum(const float *x, const float *y, int64_t n)
 {
     int64_t chunks = (n + DMX_REDUCE_CHUNK - 1) / DMX_REDUCE_CHUNK;
     double total = 0.0;
-#pragma omp parallel for ordered schedule(static)
+#pragma omp parallel for ordered schedule(static) if (DMX_CPU_PARALLEL(n))
     for (int64_t c = 0; c < chunks; c++) {
         double acc = 0.0;
         int64_t end = (c + 1) * DMX_REDUCE_CHUNK < n ? (c + 1) * DMX_REDUCE_CHUNK : n;

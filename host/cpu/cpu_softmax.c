@@ -13,7 +13,7 @@ dmx_status dmx_cpu_softmax(dmx_device *dev, const dmx_op_call *call)
     const int64_t C = p->cols;
     const bool masked = p->has_mask && mask;
     const int64_t group = p->mask_group > 0 ? p->mask_group : 1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->rows * C))
     for (int64_t r = 0; r < p->rows; r++) {
         const float *xr = x + r * C;
         const float *mr = masked ? mask + (r / group) * C : NULL;
@@ -54,7 +54,7 @@ dmx_status dmx_cpu_softmax_bwd(dmx_device *dev, const dmx_op_call *call)
     const float *y = dmx_cpu_f32(call, 0), *dy = dmx_cpu_f32(call, 1);
     float *dx = dmx_cpu_f32(call, 2);
     const int64_t C = p->cols;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->rows * C))
     for (int64_t r = 0; r < p->rows; r++) {
         const float *yr = y + r * C, *dyr = dy + r * C;
         double dot = 0.0;

@@ -1,6 +1,7 @@
 /* The device registry: every device of every compiled-in backend, named "cpu", "opencl:N",
  * "vulkan:N"; opening by name; and the buffer front door. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,22 @@ static void describe_devices(char *out, size_t cap)
                                                      : backend_init_error[b]);
 }
 
+/* Whether `name` ("opencl:0") names a backend dimix knows but this build lacks. */
+static bool backend_missing(const char *name)
+{
+    static const char *const known[] = {"opencl", "vulkan"};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        size_t n = strlen(known[k]);
+        if (strncmp(name, known[k], n) != 0 || name[n] != ':')
+            continue;
+        for (int b = 0; dmx_backends[b]; b++)
+            if (strcmp(dmx_backends[b]->name, known[k]) == 0)
+                return false;
+        return true;
+    }
+    return false;
+}
+
 /* Resolves "auto": the first GPU (discrete before integrated), else the CPU reference. */
 static int resolve_auto(void)
 {
@@ -181,6 +198,10 @@ dmx_status dmx_device_open(const char *name, dmx_device **out)
     if (!name || !*name)
         name = "auto";
     int index = resolve_name(name);
+    if (index < 0 && backend_missing(name))
+        return dmx_fail(DMX_ERR_NOT_FOUND,
+                        "device '%s': this dimix was built without that backend (its driver "
+                        "headers or libraries were missing at configure time)", name);
     if (index < 0) {
         char list[1024];
         describe_devices(list, sizeof list);

@@ -7,6 +7,8 @@
 dmx_status dmx_check_tensor(dmx_ctx *ctx, const dmx_tensor *t, dmx_dtype dtype, const char *op,
                             const char *role)
 {
+    if (!ctx)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%s: the context is NULL", op);
     if (!t)
         return dmx_fail(DMX_ERR_INVALID_ARG, "%s: %s is NULL", op, role);
     if (!t->buf)

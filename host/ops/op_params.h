@@ -10,7 +10,9 @@
  * written: with `accumulate = 1` the op adds to them, with 0 it overwrites them and must not
  * read them (an output pre-filled with NaN must not leak into the result).
  *
- * Shapes are row-major, outermost first. Every size and stride is below 2^31 elements. */
+ * Shapes are row-major, outermost first. Every size and stride is below 2^31 elements.
+ * dmx_op_run refuses a call with a negative size, or whose parameters reach past an argument's
+ * element count (host/ops/op_extents.c), before a backend runs it. */
 #ifndef DMX_OP_PARAMS_H
 #define DMX_OP_PARAMS_H
 
@@ -29,7 +31,8 @@
  * Element strides; dimensions past ndim are ignored. It is every permutation: transposes,
  * butterfly gathers/scatters, patch unfold/fold, head split/merge. With accumulate = 0 it copies
  * 4-byte words (F32 or I32); with 1 it adds floats. Destination views must not overlap
- * themselves (each dst element written once). */
+ * themselves (each dst element written once). Strides of dimensions longer than 1 are
+ * non-negative: each view starts at its argument's first element. */
 typedef struct dmx_p_copy_strided {
     int32_t ndim;
     int32_t shape[DMX_MAX_DIMS_STRIDED];
@@ -42,7 +45,8 @@ typedef struct dmx_p_copy_strided {
  * For b in [0, batch): C_b = alpha op(A_b) op(B_b) + beta C_b, with A_b = A + b*stride_a, ...
  * op(A_b) is [M, K]: A_b[m*lda + k] (trans_a = 0) or A_b[k*lda + m] (trans_a = 1).
  * op(B_b) is [K, N]: B_b[k*ldb + n] (trans_b = 0) or B_b[n*ldb + k] (trans_b = 1).
- * C_b[m*ldc + n]. beta = 0 must not read C. */
+ * C_b[m*ldc + n]. beta = 0 must not read C. As in BLAS, lda, ldb and ldc are at least the row
+ * length of the stored matrix (K or M for A, N or K for B, N for C). */
 typedef struct dmx_p_gemm {
     int32_t trans_a, trans_b;
     int32_t M, N, K;
@@ -140,7 +144,7 @@ typedef struct dmx_p_layernorm {
 
 /* SOFTMAX, row-wise over x [rows, cols].
  * Forward: args[0] x, args[1] mask [rows / mask_group, cols] (in, NULL buffer when has_mask = 0),
- *   args[2] y (out). Row r uses mask row r / mask_group. z_c = scale * x_c + mask_c;
+ *   args[2] y (out). Row r uses mask row r / mask_group (>= 1). z_c = scale * x_c + mask_c;
  *   entries with mask_c <= DMX_MASK_REMOVED are removed (y = 0); the rest get
  *   exp(z_c - max z) / sum exp(z - max z). A row with every entry removed is all zeros.
  * Backward: args[0] y, args[1] dy (in), args[2] dx (acc).

@@ -68,9 +68,12 @@ dmx_status dmx_op_run(dmx_device *dev, const dmx_op_call *call)
                             "%s on %s: argument %d spans elements [%zu, %zu) of a buffer of %zu",
                             d->name, dev->info.name, i, a->offset, a->offset + a->count, elems);
     }
+    dmx_status s = dmx_op_check_extents(call);
+    if (s != DMX_OK)
+        return dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
     if (!dmx_op_supported(dev, call))
         return dmx_fail(DMX_ERR_UNSUPPORTED, "%s is not supported on %s (%s)", d->name,
                         dev->info.name, dev->info.description);
-    dmx_status s = dev->backend->ops[call->op](dev, call);
+    s = dev->backend->ops[call->op](dev, call);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
 }

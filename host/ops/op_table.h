@@ -46,8 +46,13 @@ const char *dmx_op_name(dmx_op op);
 dmx_op dmx_op_from_name(const char *name);
 
 /* Runs one call on `dev`: checks that each present argument is a buffer of `dev` and lies in
- * bounds, that the device supports the call, then dispatches. Errors name op and device. */
+ * bounds, that the parameters stay inside the arguments, that the device supports the call,
+ * then dispatches. Errors name op and device. */
 dmx_status dmx_op_run(dmx_device *dev, const dmx_op_call *call);
+
+/* Checks that the call's parameters are valid sizes and reach no element past any present
+ * argument's `count` (op_params.h defines what each argument spans). dmx_op_run calls it. */
+dmx_status dmx_op_check_extents(const dmx_op_call *call);
 
 /* Whether `dev` can run `call` (its backend has the op and accepts these parameters). */
 bool dmx_op_supported(dmx_device *dev, const dmx_op_call *call);

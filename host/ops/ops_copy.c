@@ -106,7 +106,10 @@ dmx_status dmx_gather_view(dmx_ctx *ctx, dmx_tensor *x, int ndim, const int64_t 
     }
     if (numel == 0) /* an empty view reaches nothing */
         return dmx_new_output(ctx, ndim, shape, op, false, y);
-    if (offset < 0 || last >= dmx_tensor_numel(x))
+    if (offset < 0)
+        return dmx_fail(DMX_ERR_SHAPE, "%s of %s: offset %lld is negative", op, x->name,
+                        (long long)offset);
+    if (last >= dmx_tensor_numel(x))
         return dmx_fail(DMX_ERR_SHAPE,
                         "%s of %s: the view reaches element %lld of a tensor with %lld", op,
                         x->name, (long long)last, (long long)dmx_tensor_numel(x));

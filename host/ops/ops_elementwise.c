@@ -249,6 +249,8 @@ static dmx_status dropout_backward(dmx_ctx *ctx, const dmx_tape_entry *e)
 dmx_status dmx_dropout(dmx_ctx *ctx, dmx_tensor *x, float p, dmx_tensor **y)
 {
     DMX_TRY(dmx_check_tensor(ctx, x, DMX_F32, "dropout", "x"));
+    if (!y)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dropout of %s: output pointer is NULL", x->name);
     if (!(p >= 0.0f && p < 1.0f))
         return dmx_fail(DMX_ERR_INVALID_ARG, "dropout: probability %g outside [0, 1)", (double)p);
     if (!dmx_ctx_training(ctx) || p == 0.0f) {

@@ -7,6 +7,14 @@
 #include "dimix/device.h"
 #include "dimix/tensor.h"
 #include "dimix/ops.h"
+#include "dimix/optim.h"
+#include "dimix/plot.h"
+#include "dimix/safetensors.h"
+#include "dimix/data.h"
+#include "dimix/nn.h"
+#include "dimix/models.h"
+#include "dimix/checkpoint.h"
+#include "dimix/lra_data.h"
 
 #define DIMIX_VERSION_MAJOR 0
 #define DIMIX_VERSION_MINOR 1

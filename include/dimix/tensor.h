@@ -89,7 +89,9 @@ DMX_API dmx_status dmx_tensor_write(dmx_tensor *t, const void *src, size_t bytes
 DMX_API dmx_status dmx_reshape(dmx_ctx *ctx, dmx_tensor *x, int ndim, const int64_t *shape,
                                dmx_tensor **out);
 
-/* Runs the tape backwards from `loss` (one element), seeding d loss = 1. */
+/* Runs the tape backwards from `loss` (one element), seeding d loss = 1. Each call adds the
+ * loss's gradient into the parameters once more; activation gradients are recomputed by every
+ * call (a second call on the same tape does not reuse the first one's). */
 DMX_API dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss);
 
 #ifdef __cplusplus

@@ -29,6 +29,18 @@ static dmx_status eval_loss(dmx_ctx *ctx, dmx_gradcheck_fn fn, void *user,
     return DMX_OK;
 }
 
+/* Backpropagates L = sum out_i r_i through the tape that produced `out`. */
+static dmx_status backprop_weighted(dmx_ctx *ctx, dmx_tensor *out, const float *r)
+{
+    dmx_tensor *rt = NULL, *prod = NULL, *loss = NULL;
+    dmx_status s = dmx_tensor_from_host(ctx, DMX_F32, out->ndim, out->shape, r, "r", &rt);
+    if (s == DMX_OK)
+        s = dmx_mul(ctx, out, rt, &prod);
+    if (s == DMX_OK)
+        s = dmx_sum_rows(ctx, prod, dmx_tensor_numel(out), 1.0f, &loss);
+    return s == DMX_OK ? dmx_backward(ctx, loss) : s;
+}
+
 size_t dmx_gradcheck(dmx_device *dev, const char *what, dmx_gradcheck_fn fn, void *user,
                      dmx_tensor *const *inputs, int n_inputs, const dmx_gradcheck_opts *opts)
 {
@@ -47,12 +59,10 @@ size_t dmx_gradcheck(dmx_device *dev, const char *what, dmx_gradcheck_fn fn, voi
     size_t fails = 0;
     float *r = NULL;
 
-    /* Analytic pass: loss = sum(out * r) on the device, then backward. */
-    for (int k = 0; k < n_inputs; k++)
-        if (inputs[k]->grad)
-            DMX_ASSERT_OK(dmx_buffer_fill(inputs[k]->grad->buf, inputs[k]->grad->offset * 4,
-                                          dmx_tensor_bytes(inputs[k]), 0));
-    dmx_tensor *out = NULL, *rt = NULL, *prod = NULL, *loss = NULL;
+    /* A first pass learns the output size and how much arena the function needs; that much
+     * arena is then filled with NaN, so the analytic pass fails if a backward adds into a
+     * gradient it should create or a forward reads an output it should overwrite. */
+    dmx_tensor *out = NULL;
     dmx_status s = fn(ctx, inputs, &out, user);
     if (s != DMX_OK) {
         fprintf(stderr, "%s: forward failed: %s\n", what, dmx_last_error());
@@ -62,10 +72,16 @@ size_t dmx_gradcheck(dmx_device *dev, const char *what, dmx_gradcheck_fn fn, voi
     size_t n_out = (size_t)dmx_tensor_numel(out);
     r = malloc((n_out ? n_out : 1) * sizeof *r);
     dmx_test_fill(&rng, r, n_out, -1.0f, 1.0f);
-    DMX_ASSERT_OK(dmx_tensor_from_host(ctx, DMX_F32, out->ndim, out->shape, r, "r", &rt));
-    DMX_ASSERT_OK(dmx_mul(ctx, out, rt, &prod));
-    DMX_ASSERT_OK(dmx_sum_rows(ctx, prod, (int64_t)n_out, 1.0f, &loss));
-    DMX_ASSERT_OK(dmx_backward(ctx, loss));
+    DMX_ASSERT_OK(backprop_weighted(ctx, out, r));
+    DMX_ASSERT_OK(dmx_test_poison_arena(ctx, dmx_ctx_peak_bytes(ctx)));
+
+    /* Analytic pass: loss = sum(out * r) on the device, then backward. */
+    for (int k = 0; k < n_inputs; k++)
+        if (inputs[k]->grad)
+            DMX_ASSERT_OK(dmx_buffer_fill(inputs[k]->grad->buf, inputs[k]->grad->offset * 4,
+                                          dmx_tensor_bytes(inputs[k]), 0));
+    DMX_ASSERT_OK(fn(ctx, inputs, &out, user));
+    DMX_ASSERT_OK(backprop_weighted(ctx, out, r));
 
     for (int k = 0; k < n_inputs; k++) {
         dmx_tensor *x = inputs[k];

@@ -2,7 +2,9 @@
  *
  * For a function out = f(inputs) the check uses the scalar L = sum_i out_i r_i with a fixed
  * random r, computed on the host in double. The analytic gradient comes from dmx_backward; the
- * numeric one from (L(x + eps) - L(x - eps)) / (2 eps) per checked element. */
+ * numeric one from (L(x + eps) - L(x - eps)) / (2 eps) per checked element. The analytic pass
+ * runs on an activation arena pre-filled with NaN (dmx_test_poison_arena), so a backward that
+ * adds into a gradient it should overwrite, or a forward that reads its output, fails too. */
 #ifndef DMX_TEST_GRADCHECK_H
 #define DMX_TEST_GRADCHECK_H
 

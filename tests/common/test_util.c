@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "core/error.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,21 @@ dmx_status dmx_test_leaf(dmx_device *dev, const char *name, int ndim, const int6
     return DMX_OK;
 }
 
+dmx_status dmx_test_leaf_random(dmx_device *dev, const char *name, int ndim, const int64_t *shape,
+                                dmx_test_rng *rng, float lo, float hi, dmx_tensor **out)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+    float *data = malloc((n ? n : 1) * sizeof *data);
+    if (!data)
+        return DMX_ERR_OUT_OF_MEMORY;
+    dmx_test_fill(rng, data, n, lo, hi);
+    dmx_status s = dmx_test_leaf(dev, name, ndim, shape, data, out);
+    free(data);
+    return s;
+}
+
 void dmx_test_leaf_free(dmx_tensor *t)
 {
     if (!t)
@@ -105,6 +122,16 @@ float *dmx_test_read(const dmx_tensor *t)
         return NULL;
     }
     return x;
+}
+
+dmx_status dmx_test_poison_arena(dmx_ctx *ctx, size_t bytes)
+{
+    int64_t n = (int64_t)(bytes / 4) + 1;
+    dmx_tensor *t = NULL;
+    DMX_TRY(dmx_ctx_reset(ctx));
+    DMX_TRY(dmx_tensor_new(ctx, DMX_F32, 1, &n, "poison", &t));
+    DMX_TRY(dmx_buffer_fill(t->buf, t->offset * 4, dmx_tensor_bytes(t), 0x7fc00000u));
+    return dmx_ctx_reset(ctx);
 }
 
 dmx_device *dmx_test_cpu(void)

@@ -52,8 +52,17 @@ dmx_status dmx_test_leaf(dmx_device *dev, const char *name, int ndim, const int6
                          const float *data, dmx_tensor **out);
 void dmx_test_leaf_free(dmx_tensor *t);
 
+/* A leaf like dmx_test_leaf holding uniform values in [lo, hi) drawn from rng. */
+dmx_status dmx_test_leaf_random(dmx_device *dev, const char *name, int ndim, const int64_t *shape,
+                                dmx_test_rng *rng, float lo, float hi, dmx_tensor **out);
+
 /* Host copies (malloc'd, caller frees). */
 float *dmx_test_read(const dmx_tensor *t);
+
+/* Resets `ctx`, fills the first `bytes` of its activation arena with NaN, and resets it again,
+ * so the next step's tensors (outputs, fresh gradients) start out as NaN: an op that reads an
+ * output it should overwrite, or adds into a gradient it should create, then yields NaN. */
+dmx_status dmx_test_poison_arena(dmx_ctx *ctx, size_t bytes);
 
 /* Opens the CPU reference; fails the test if it cannot. */
 dmx_device *dmx_test_cpu(void);

@@ -1,0 +1,71 @@
+/* Dense modules: linear, the two-layer MLP, and the activation switch they share. */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "nn/nn_internal.h"
+
+dmx_status dmx_activate(dmx_ctx *ctx, dmx_activation act, dmx_tensor *x, dmx_tensor **y)
+{
+    switch (act) {
+    case DMX_ACT_GELU:
+        return dmx_gelu(ctx, x, y);
+    case DMX_ACT_ELU:
+        return dmx_elu(ctx, x, y);
+    case DMX_ACT_RELU:
+        return dmx_relu(ctx, x, y);
+    }
+    return dmx_fail(DMX_ERR_INVALID_ARG, "unknown activation %d", (int)act);
+}
+
+dmx_status dmx_linear_init(dmx_params *ps, const char *prefix, int64_t in, int64_t out, bool bias,
+                           dmx_nn_linear *m)
+{
+    if (!m || in < 1 || out < 1)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "linear %s: sizes in %lld, out %lld (or NULL module)",
+                        prefix ? prefix : "", (long long)in, (long long)out);
+    *m = (dmx_nn_linear){.in = in, .out = out};
+    DMX_TRY(dmx_nn_set_prefix(m->name, prefix));
+    /* PyTorch nn.Linear: kaiming_uniform(a = sqrt 5) gives U(+-1/sqrt(in)); bias the same. */
+    dmx_init u = {DMX_INIT_UNIFORM, (float)(1.0 / sqrt((double)in))};
+    DMX_TRY(dmx_nn_declare(ps, prefix, "weight", 2, out, in, 0, u, true, &m->weight));
+    if (bias)
+        DMX_TRY(dmx_nn_declare(ps, prefix, "bias", 1, out, 0, 0, u, true, &m->bias));
+    return DMX_OK;
+}
+
+dmx_status dmx_linear_forward(dmx_ctx *ctx, const dmx_nn_linear *m, dmx_tensor *x, int axis,
+                              dmx_tensor **y)
+{
+    if (!m)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "linear: NULL module");
+    dmx_nn_axis a;
+    char what[DMX_NN_NAME + 16];
+    snprintf(what, sizeof what, "linear %s", m->name);
+    DMX_TRY(dmx_nn_axis_of(what, x, axis, m->in, &a));
+    return dmx_nn_dense_along(ctx, x, &a, m->weight, m->bias, y);
+}
+
+dmx_status dmx_mlp_init(dmx_params *ps, const char *prefix, int64_t in, int64_t hidden,
+                        int64_t out, dmx_activation act, dmx_nn_mlp *m)
+{
+    if (!m)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "mlp %s: NULL module", prefix ? prefix : "");
+    char name[256];
+    m->act = act;
+    DMX_TRY(dmx_nn_name(name, sizeof name, prefix, "fc1"));
+    DMX_TRY(dmx_linear_init(ps, name, in, hidden, true, &m->fc1));
+    DMX_TRY(dmx_nn_name(name, sizeof name, prefix, "fc2"));
+    return dmx_linear_init(ps, name, hidden, out, true, &m->fc2);
+}
+
+dmx_status dmx_mlp_forward(dmx_ctx *ctx, const dmx_nn_mlp *m, dmx_tensor *x, int axis,
+                           dmx_tensor **y)
+{
+    if (!m)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "mlp: NULL module");
+    dmx_tensor *h = NULL, *a = NULL;
+    DMX_TRY(dmx_linear_forward(ctx, &m->fc1, x, axis, &h));
+    DMX_TRY(dmx_activate(ctx, m->act, h, &a));
+    return dmx_linear_forward(ctx, &m->fc2, a, axis, y);
+}

@@ -1,0 +1,216 @@
+/* How many elements each argument of an op call must hold, from the op's parameters
+ * (op_params.h), so that dmx_op_run can refuse a call whose parameters reach past an argument
+ * before any backend reads or writes out of bounds. Sizes are non-negative 64-bit values whose
+ * products and sums saturate: a saturated size exceeds every argument and is refused. */
+#include <stdint.h>
+
+#include "core/error.h"
+#include "ops/op_table.h"
+
+#define NOT_CHECKED (-1)
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    return a != 0 && b > INT64_MAX / a ? INT64_MAX : a * b;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Elements spanned by a strided view: 1 + sum (shape_k - 1) stride_k, 0 for an empty view. */
+static int64_t view_span(int ndim, const int32_t *shape, const int32_t *stride)
+{
+    int64_t last = 0;
+    for (int k = 0; k < ndim; k++) {
+        if (shape[k] == 0)
+            return 0;
+        last = sat_add(last, sat_mul(shape[k] - 1, stride[k]));
+    }
+    return sat_add(last, 1);
+}
+
+static dmx_status extents_copy(const dmx_p_copy_strided *p, int64_t *need)
+{
+    if (p->ndim < 0 || p->ndim > DMX_MAX_DIMS_STRIDED)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "ndim %d outside [0, %d]", p->ndim,
+                        DMX_MAX_DIMS_STRIDED);
+    for (int k = 0; k < p->ndim; k++)
+        if (p->shape[k] < 0 || (p->shape[k] > 1 && (p->src_stride[k] < 0 || p->dst_stride[k] < 0)))
+            return dmx_fail(DMX_ERR_INVALID_ARG,
+                            "dimension %d has size %d, source stride %d, destination stride %d", k,
+                            p->shape[k], p->src_stride[k], p->dst_stride[k]);
+    need[0] = view_span(p->ndim, p->shape, p->src_stride);
+    need[1] = view_span(p->ndim, p->shape, p->dst_stride);
+    return DMX_OK;
+}
+
+/* One strided-batched operand stored [rows, cols] with leading dimension ld. */
+static dmx_status gemm_operand(const char *name, int32_t batch, int32_t stride, int32_t rows,
+                               int32_t cols, int32_t ld, int64_t *need)
+{
+    if (ld < cols || stride < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%s: leading dimension %d below its %d columns, or "
+                        "batch stride %d negative", name, ld, cols, stride);
+    *need = batch && rows && cols ? (int64_t)(batch - 1) * stride + (int64_t)(rows - 1) * ld + cols
+                                  : 0;
+    return DMX_OK;
+}
+
+static dmx_status extents_gemm(const dmx_p_gemm *p, int64_t *need)
+{
+    if (p->M < 0 || p->N < 0 || p->K < 0 || p->batch < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "M %d, N %d, K %d, batch %d: a negative size", p->M,
+                        p->N, p->K, p->batch);
+    DMX_TRY(gemm_operand("A", p->batch, p->stride_a, p->trans_a ? p->K : p->M,
+                         p->trans_a ? p->M : p->K, p->lda, &need[0]));
+    DMX_TRY(gemm_operand("B", p->batch, p->stride_b, p->trans_b ? p->N : p->K,
+                         p->trans_b ? p->K : p->N, p->ldb, &need[1]));
+    DMX_TRY(gemm_operand("C", p->batch, p->stride_c, p->M, p->N, p->ldc, &need[2]));
+    if (p->M == 0 || p->N == 0) /* no output: the inputs are not read */
+        need[0] = need[1] = 0;
+    return DMX_OK;
+}
+
+static dmx_status extents_mix(dmx_op op, const dmx_p_mix_linear *p, int64_t *need)
+{
+    if (p->M < 0 || p->J < 0 || p->Din < 0 || p->Dout < 0 || p->R1 < 0 || p->R2 < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "view [M %d, J %d, Din %d, Dout %d, R1 %d, R2 %d] "
+                        "has a negative size", p->M, p->J, p->Din, p->Dout, p->R1, p->R2);
+    const int64_t groups = sat_mul(p->J, p->R1), rest = sat_mul(sat_mul(p->M, groups), p->R2);
+    const int64_t nx = sat_mul(rest, p->Din), ny = sat_mul(rest, p->Dout);
+    const int64_t nw = sat_mul(sat_mul(groups, p->Dout), p->Din);
+    const int64_t nc = p->has_bias ? sat_mul(groups, p->Dout) : NOT_CHECKED;
+    if (op == DMX_OP_MIX_LINEAR) {
+        need[0] = nx, need[1] = nw, need[2] = nc, need[3] = ny;
+    } else if (op == DMX_OP_MIX_LINEAR_BWD_X) {
+        need[0] = ny, need[1] = nw, need[2] = nx;
+    } else {
+        need[0] = ny, need[1] = nx, need[2] = nw, need[3] = nc;
+    }
+    return DMX_OK;
+}
+
+/* The rows and columns of the row-wise ops. */
+static void rows_and_cols(dmx_op op, const void *params, int64_t *R, int64_t *C)
+{
+    switch (op) {
+    case DMX_OP_ADD_ROW: *R = ((const dmx_p_add_row *)params)->rows;
+                         *C = ((const dmx_p_add_row *)params)->cols; break;
+    case DMX_OP_SUM_ROWS: *R = ((const dmx_p_sum_rows *)params)->rows;
+                          *C = ((const dmx_p_sum_rows *)params)->cols; break;
+    case DMX_OP_LAYERNORM:
+    case DMX_OP_LAYERNORM_BWD: *R = ((const dmx_p_layernorm *)params)->rows;
+                               *C = ((const dmx_p_layernorm *)params)->cols; break;
+    case DMX_OP_SOFTMAX:
+    case DMX_OP_SOFTMAX_BWD: *R = ((const dmx_p_softmax *)params)->rows;
+                             *C = ((const dmx_p_softmax *)params)->cols; break;
+    default: *R = ((const dmx_p_cross_entropy *)params)->rows;
+             *C = ((const dmx_p_cross_entropy *)params)->cols; break;
+    }
+}
+
+/* Row-wise ops: arguments of rows x cols, per-row and per-column vectors. */
+static dmx_status extents_rows(dmx_op op, const void *params, int64_t *need)
+{
+    int64_t R = 0, C = 0;
+    rows_and_cols(op, params, &R, &C);
+    const int64_t RC = R * C;
+    if (R < 0 || C < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%lld rows, %lld columns", (long long)R,
+                        (long long)C);
+    switch (op) {
+    case DMX_OP_ADD_ROW: need[0] = RC, need[1] = C, need[2] = RC; break;
+    case DMX_OP_SUM_ROWS: need[0] = RC, need[1] = C; break;
+    case DMX_OP_LAYERNORM:
+        need[0] = RC, need[1] = C, need[2] = C, need[3] = RC, need[4] = R, need[5] = R;
+        break;
+    case DMX_OP_LAYERNORM_BWD:
+        need[0] = RC, need[1] = RC, need[2] = C, need[3] = R, need[4] = R;
+        need[5] = RC, need[6] = C, need[7] = C;
+        break;
+    case DMX_OP_SOFTMAX:
+    case DMX_OP_SOFTMAX_BWD: need[0] = need[1] = need[2] = RC; break;
+    case DMX_OP_CROSS_ENTROPY: need[0] = RC, need[1] = R, need[2] = R; break;
+    default: need[0] = RC, need[1] = R, need[2] = 1, need[3] = RC; break; /* _BWD */
+    }
+    return DMX_OK;
+}
+
+static dmx_status extents_softmax(const dmx_p_softmax *p, int64_t *need)
+{
+    DMX_TRY(extents_rows(DMX_OP_SOFTMAX, p, need));
+    need[1] = NOT_CHECKED;
+    if (p->has_mask) {
+        if (p->mask_group < 1)
+            return dmx_fail(DMX_ERR_INVALID_ARG, "mask_group %d must be at least 1", p->mask_group);
+        /* Row r reads mask row r / mask_group. */
+        need[1] = p->rows ? ((int64_t)(p->rows - 1) / p->mask_group + 1) * p->cols : 0;
+    }
+    return DMX_OK;
+}
+
+static dmx_status extents_embedding(dmx_op op, const dmx_p_embedding *p, int64_t *need)
+{
+    if (p->n < 0 || p->dim < 0 || p->vocab < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "n %d, dim %d, vocab %d: a negative size", p->n,
+                        p->dim, p->vocab);
+    const int64_t table = (int64_t)p->vocab * p->dim, rows = (int64_t)p->n * p->dim;
+    need[0] = p->n;
+    need[1] = op == DMX_OP_EMBEDDING ? table : rows;
+    need[2] = op == DMX_OP_EMBEDDING ? rows : table;
+    return DMX_OK;
+}
+
+/* Elementwise ops, optimizers and reductions: every argument holds n elements (but a
+ * reduction's one-element output). Their parameter structs all begin with int32_t n, and a
+ * pointer to a struct, converted, points to its first member (C11 6.7.2.1). */
+static dmx_status extents_flat(dmx_op op, int n_args, const void *params, int64_t *need)
+{
+    const int32_t n = *(const int32_t *)params;
+    if (n < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "n %d is negative", n);
+    for (int i = 0; i < n_args; i++)
+        need[i] = n;
+    if (op == DMX_OP_DOT || op == DMX_OP_NORM2)
+        need[n_args - 1] = 1;
+    return DMX_OK;
+}
+
+dmx_status dmx_op_check_extents(const dmx_op_call *call)
+{
+    const dmx_op_desc *d = dmx_op_describe(call->op);
+    int64_t need[DMX_MAX_ARGS];
+    for (int i = 0; i < DMX_MAX_ARGS; i++)
+        need[i] = NOT_CHECKED;
+    dmx_status s;
+    switch (call->op) {
+    case DMX_OP_COPY_STRIDED: s = extents_copy(call->params, need); break;
+    case DMX_OP_GEMM: s = extents_gemm(call->params, need); break;
+    case DMX_OP_MIX_LINEAR:
+    case DMX_OP_MIX_LINEAR_BWD_X:
+    case DMX_OP_MIX_LINEAR_BWD_W: s = extents_mix(call->op, call->params, need); break;
+    case DMX_OP_ADD_ROW:
+    case DMX_OP_SUM_ROWS:
+    case DMX_OP_LAYERNORM:
+    case DMX_OP_LAYERNORM_BWD:
+    case DMX_OP_SOFTMAX_BWD:
+    case DMX_OP_CROSS_ENTROPY:
+    case DMX_OP_CROSS_ENTROPY_BWD: s = extents_rows(call->op, call->params, need); break;
+    case DMX_OP_SOFTMAX: s = extents_softmax(call->params, need); break;
+    case DMX_OP_EMBEDDING:
+    case DMX_OP_EMBEDDING_BWD: s = extents_embedding(call->op, call->params, need); break;
+    default: s = extents_flat(call->op, d->n_in + d->n_out, call->params, need); break;
+    }
+    if (s != DMX_OK)
+        return s;
+    for (int i = 0; i < d->n_in + d->n_out; i++) {
+        const dmx_arg *a = &call->args[i];
+        if (need[i] != NOT_CHECKED && a->buf && (int64_t)a->count < need[i])
+            return dmx_fail(DMX_ERR_INVALID_ARG,
+                            "argument %d holds %zu elements, the parameters reach %lld", i,
+                            a->count, (long long)need[i]);
+    }
+    return DMX_OK;
+}

@@ -1,0 +1,49 @@
+/* Checkpoints: safetensors files (SPEC section 6) holding a model's parameters and buffers
+ * under their SPEC names, optionally the optimizer state (optim.<name>.m|v|momentum), and in
+ * __metadata__ the model configuration and where training stands. Written atomically (a
+ * temporary file, then rename), so an interrupted save never leaves a half-written file.
+ *
+ * Metadata keys: format ("dimix-checkpoint-1"), model (dmx_model_config_format text), step,
+ * epoch, batch, seed (decimal), train (the training configuration, free text). A weights file
+ * exported from PyTorch needs only `model` (or load it into a model you build yourself with
+ * dmx_checkpoint_load_weights). */
+#ifndef DIMIX_CHECKPOINT_H
+#define DIMIX_CHECKPOINT_H
+
+#include "dimix/models.h"
+#include "dimix/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DMX_CHECKPOINT_TEXT 2048
+
+typedef struct dmx_train_state {
+    int64_t step;  /* optimizer steps taken */
+    int64_t epoch; /* position of the next batch: epoch (0-based) */
+    int64_t batch; /* and batch within it */
+    uint64_t seed;
+    char train[DMX_CHECKPOINT_TEXT]; /* how training was configured */
+} dmx_train_state;
+
+/* Saves `model`, the optimizer's state when `opt` is not NULL, and `state` (may be NULL). */
+DMX_API dmx_status dmx_checkpoint_save(const char *path, dmx_model *model, dmx_optimizer *opt,
+                                       const dmx_train_state *state);
+
+/* Builds the model the checkpoint describes on `dev` and loads its weights; `state` (may be
+ * NULL) receives the training position. */
+DMX_API dmx_status dmx_checkpoint_load_model(const char *path, dmx_device *dev,
+                                             dmx_model **model, dmx_train_state *state);
+
+/* Loads every parameter and buffer of `model` from `path` (names and shapes must match; a
+ * tensor of the file that is neither a parameter nor optimizer state is an error). */
+DMX_API dmx_status dmx_checkpoint_load_weights(const char *path, dmx_model *model);
+
+/* Loads the optimizer state saved with the same model. */
+DMX_API dmx_status dmx_checkpoint_load_optimizer(const char *path, dmx_optimizer *opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,102 @@
+/* Training and evaluation loops shared by `dimix train` (images) and `dimix lra train`
+ * (token sequences).
+ *
+ * Data comes from a batch source: anything that can produce batch `index` of `epoch` as device
+ * tensors. Training is deterministic given the seed: the data order and augmentation come from
+ * the source's counter-based generators, dropout from the step, the learning rate from the
+ * schedule, so resuming from a checkpoint continues bit for bit as if never stopped.
+ *
+ * Each epoch the trainer evaluates on the test source, appends to `<out>/log.csv`, redraws
+ * `<out>/curves.svg` and writes `<out>/checkpoint.safetensors` (atomically). */
+#ifndef DIMIX_TRAIN_H
+#define DIMIX_TRAIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "dimix/checkpoint.h"
+#include "dimix/models.h"
+#include "dimix/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dmx_batch_source {
+    void *self;
+    int64_t (*batches_per_epoch)(void *self);
+    int64_t (*examples_per_epoch)(void *self);
+    int64_t (*batch_size)(void *self);
+    /* Uploads batch `index` of `epoch` into tensors of `ctx`: the model input and labels [B]
+     * (I32). The batch's content depends only on (epoch, index). */
+    dmx_status (*get)(void *self, dmx_ctx *ctx, int64_t epoch, int64_t index,
+                      dmx_model_input *in, dmx_tensor **labels);
+} dmx_batch_source;
+
+typedef struct dmx_eval_result {
+    int64_t examples, correct;
+    double loss;        /* mean cross-entropy */
+    double accuracy;    /* correct / examples, in [0, 1] */
+    double seconds;     /* wall time, uploads included */
+    int classes;
+    int64_t *confusion; /* classes x classes [true][predicted], owned by the result */
+} dmx_eval_result;
+
+DMX_API void dmx_eval_result_free(dmx_eval_result *r);
+
+typedef struct dmx_eval_options {
+    int64_t max_batches;   /* 0: all */
+    /* Called after each batch with the logits tensor (e.g. to dump them); may be NULL. */
+    dmx_status (*on_logits)(void *user, int64_t index, dmx_tensor *logits, dmx_tensor *labels);
+    void (*on_batch)(void *user, int64_t done, int64_t total); /* progress; may be NULL */
+    void *user;
+} dmx_eval_options;
+
+/* Accuracy, loss and confusion matrix of `model` on one pass over `src` (epoch 0), inference
+ * mode. */
+DMX_API dmx_status dmx_evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
+                                const dmx_eval_options *opts, dmx_eval_result *out);
+
+typedef struct dmx_step_info {
+    int64_t step, epoch, batch, batches_per_epoch;
+    float loss, lr;
+} dmx_step_info;
+
+typedef struct dmx_train_options {
+    dmx_optim_config optim;
+    dmx_schedule schedule;  /* total_steps 0: epochs x batches per epoch */
+    int64_t epochs;         /* passes over the training data */
+    int64_t max_steps;      /* stop after this many steps in all (0: no limit) */
+    float label_smoothing;
+    float clip_norm;        /* gradient-norm clipping (0: off) */
+    uint64_t seed;          /* dropout and everything else the model draws */
+    const char *out_dir;    /* log.csv, curves.svg, checkpoint.safetensors; NULL: none */
+    const char *resume;     /* a checkpoint to continue from, or NULL */
+    bool eval_each_epoch;   /* evaluate on `test` at the end of each epoch */
+    int64_t eval_max_batches;
+    char description[DMX_CHECKPOINT_TEXT]; /* stored in checkpoints ("train" metadata) */
+    volatile sig_atomic_t *stop; /* when it becomes non-zero: checkpoint, then stop */
+    /* Progress callbacks (may be NULL). */
+    void (*on_step)(void *user, const dmx_step_info *info);
+    void (*on_epoch)(void *user, int64_t epoch, const dmx_eval_result *test, double train_loss);
+    void *user;
+} dmx_train_options;
+
+typedef struct dmx_train_result {
+    int64_t steps;       /* steps taken in all (resumed ones included) */
+    double last_loss;    /* mean training loss of the last epoch run */
+    double test_accuracy; /* after the last evaluation (-1 when none ran) */
+    double seconds;
+    bool interrupted;
+} dmx_train_result;
+
+/* Trains `model` on `train` (evaluating on `test` when given). Returns DMX_ERR_INTERRUPTED
+ * (after writing a checkpoint) when *opts->stop became non-zero. */
+DMX_API dmx_status dmx_train(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
+                             dmx_batch_source *test, const dmx_train_options *opts,
+                             dmx_train_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

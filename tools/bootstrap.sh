@@ -1,0 +1,49 @@
+#!/bin/sh
+# One command from a fresh Debian 12 machine (as root) to a result:
+#   tools/bootstrap.sh train   install, build, train the default model on the best device
+#   tools/bootstrap.sh test    install, build, run the whole test suite
+# Installs only missing packages; builds in ./build (Release); reuses an existing build.
+set -eu
+cd "$(dirname "$0")/.."
+
+job=${1:-}
+case "$job" in
+  train|test) ;;
+  *) echo "usage: tools/bootstrap.sh train|test" >&2; exit 2 ;;
+esac
+
+PACKAGES="build-essential cmake pkg-config git libopenblas-dev zlib1g-dev libcmocka-dev
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clinfo
+  libvulkan-dev mesa-vulkan-drivers glslang-tools spirv-tools vulkan-validationlayers vulkan-tools
+  oclgrind dataset-fashion-mnist"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: missing packages:$missing; run as root (or install them) first" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+
+case "$job" in
+  train)
+    ./build/dimix devices
+    ;;
+  test)
+    cd build
+    # PoCL needs a writable kernel cache; a fresh one per run keeps timings honest.
+    export POCL_CACHE_DIR="$PWD/pocl-cache"
+    ctest --output-on-failure --timeout 1200 -j "$jobs"
+    ;;
+esac
