@@ -4,8 +4,6 @@
 static dmx_status forward(dmx_device *dev, const dmx_op_call *call, const char *kernel)
 {
     const dmx_p_unary *p = call->params;
-    DMX_TRY(dmx_cl_check_count(call, 0, p->n));
-    DMX_TRY(dmx_cl_check_count(call, 1, p->n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ACTIVATION, kernel, &L));
     dmx_cl_arg_call(&L, call, 0);
@@ -17,8 +15,6 @@ static dmx_status forward(dmx_device *dev, const dmx_op_call *call, const char *
 static dmx_status backward(dmx_device *dev, const dmx_op_call *call, const char *kernel)
 {
     const dmx_p_unary *p = call->params;
-    for (int i = 0; i < 3; i++)
-        DMX_TRY(dmx_cl_check_count(call, i, p->n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ACTIVATION, kernel, &L));
     for (int i = 0; i < 3; i++)

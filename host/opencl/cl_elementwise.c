@@ -7,7 +7,6 @@ static size_t quads(int32_t n) { return ((size_t)n + 3) / 4; }
 dmx_status dmx_cl_fill(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_fill *p = call->params;
-    DMX_TRY(dmx_cl_check_count(call, 0, p->n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, "fill", &L));
     dmx_cl_arg_call(&L, call, 0);
@@ -19,8 +18,6 @@ dmx_status dmx_cl_fill(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_add(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_add *p = call->params;
-    for (int i = 0; i < 3; i++)
-        DMX_TRY(dmx_cl_check_count(call, i, p->n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, "add", &L));
     for (int i = 0; i < 3; i++)
@@ -32,8 +29,6 @@ dmx_status dmx_cl_add(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_mul(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_mul *p = call->params;
-    for (int i = 0; i < 3; i++)
-        DMX_TRY(dmx_cl_check_count(call, i, p->n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, "mul", &L));
     for (int i = 0; i < 3; i++)
@@ -47,8 +42,6 @@ dmx_status dmx_cl_mul(dmx_device *dev, const dmx_op_call *call)
 static dmx_status scale_like(dmx_device *dev, const dmx_op_call *call, const char *kernel,
                              int32_t n, float alpha)
 {
-    DMX_TRY(dmx_cl_check_count(call, 0, n));
-    DMX_TRY(dmx_cl_check_count(call, 1, n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, kernel, &L));
     dmx_cl_arg_call(&L, call, 0);
@@ -73,11 +66,7 @@ dmx_status dmx_cl_axpy(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_add_row(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_add_row *p = call->params;
-    DMX_TRY(dmx_cl_check_sizes(call, 2, &p->rows));
-    const int64_t n = (int64_t)p->rows * p->cols;
-    DMX_TRY(dmx_cl_check_count(call, 0, n));
-    DMX_TRY(dmx_cl_check_count(call, 1, p->cols));
-    DMX_TRY(dmx_cl_check_count(call, 2, n));
+    const size_t n = (size_t)p->rows * (size_t)p->cols;
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, "add_row", &L));
     for (int i = 0; i < 3; i++)
@@ -90,9 +79,6 @@ dmx_status dmx_cl_add_row(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_sum_rows(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_sum_rows *p = call->params;
-    DMX_TRY(dmx_cl_check_sizes(call, 2, &p->rows));
-    DMX_TRY(dmx_cl_check_count(call, 0, (int64_t)p->rows * p->cols));
-    DMX_TRY(dmx_cl_check_count(call, 1, p->cols));
     dmx_cl_device *cd = dmx_cl_dev(dev);
     int rows_per_chunk = 1;
     const int chunks = dmx_cl_row_chunks(p->rows, &rows_per_chunk);

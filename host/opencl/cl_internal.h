@@ -4,7 +4,9 @@
  * Every kernel runs with one fixed local size, DMX_CL_WG work-items in dimension 0 (PoCL
  * compiles a kernel once per local size, and the kernels' reductions and tiles assume it).
  * Buffers are passed as (cl_mem, element offset) pairs, never as sub-buffers. A device is used
- * by one thread at a time (its kernels' arguments are shared state, like a CUDA stream). */
+ * by one thread at a time (its kernels' arguments are shared state, like a CUDA stream).
+ * Launchers trust the call's shape: dmx_op_run has checked sizes and that the parameters stay
+ * inside every argument (host/ops/op_extents.c) before an op reaches the backend. */
 #ifndef DMX_OPENCL_CL_INTERNAL_H
 #define DMX_OPENCL_CL_INTERNAL_H
 
@@ -130,12 +132,6 @@ void dmx_cl_arg_raw(dmx_cl_launch *L, size_t size, const void *value);
 dmx_status dmx_cl_run(dmx_cl_launch *L, size_t g0, size_t g1, size_t g2);
 /* One work-item per element of [0, n): ceil(n / DMX_CL_WG) groups. */
 dmx_status dmx_cl_run_1d(dmx_cl_launch *L, size_t n);
-
-/* Fails unless argument i holds at least `need` elements (need >= 0): the parameters must not
- * send a kernel outside its buffers. An absent argument passes when need is 0. */
-dmx_status dmx_cl_check_count(const dmx_op_call *call, int i, int64_t need);
-/* Fails when any of the given sizes is negative. */
-dmx_status dmx_cl_check_sizes(const dmx_op_call *call, int n, const int32_t *sizes);
 
 /* The cl_mem of argument i (NULL when absent). */
 cl_mem dmx_cl_mem_of(const dmx_op_call *call, int i);

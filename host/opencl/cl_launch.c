@@ -10,25 +10,6 @@ cl_mem dmx_cl_mem_of(const dmx_op_call *call, int i)
     return a->buf ? (cl_mem)a->buf->impl : NULL;
 }
 
-dmx_status dmx_cl_check_count(const dmx_op_call *call, int i, int64_t need)
-{
-    const dmx_arg *a = &call->args[i];
-    if (need < 0 || (need > 0 && !a->buf) || (a->buf && (uint64_t)need > a->count))
-        return dmx_fail(DMX_ERR_INVALID_ARG,
-                        "argument %d holds %zu elements, the parameters need %lld", i,
-                        a->buf ? a->count : 0, (long long)need);
-    return DMX_OK;
-}
-
-dmx_status dmx_cl_check_sizes(const dmx_op_call *call, int n, const int32_t *sizes)
-{
-    for (int k = 0; k < n; k++)
-        if (sizes[k] < 0)
-            return dmx_fail(DMX_ERR_INVALID_ARG, "%s: size parameter %d is negative (%d)",
-                            dmx_op_name(call->op), k, (int)sizes[k]);
-    return DMX_OK;
-}
-
 dmx_status dmx_cl_begin(dmx_device *dev, const dmx_op_call *call, dmx_cl_prog prog,
                         const char *kernel, dmx_cl_launch *L)
 {

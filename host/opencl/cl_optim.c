@@ -4,8 +4,6 @@
 dmx_status dmx_cl_adamw(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_adamw *a = call->params;
-    for (int i = 0; i < 4; i++)
-        DMX_TRY(dmx_cl_check_count(call, i, a->n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_OPTIM, "adamw", &L));
     for (int i = 0; i < 4; i++)
@@ -21,9 +19,6 @@ dmx_status dmx_cl_adamw(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_sgd(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_sgd *s = call->params;
-    DMX_TRY(dmx_cl_check_count(call, 0, s->n));
-    DMX_TRY(dmx_cl_check_count(call, 1, s->n));
-    DMX_TRY(dmx_cl_check_count(call, 2, s->momentum != 0.0f ? s->n : 0));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_OPTIM, "sgd", &L));
     for (int i = 0; i < 3; i++)

@@ -6,10 +6,6 @@ static dmx_status reduce(dmx_device *dev, const dmx_op_call *call, bool with_y, 
                          bool take_sqrt)
 {
     const dmx_p_reduce *p = call->params;
-    DMX_TRY(dmx_cl_check_count(call, 0, p->n));
-    if (with_y)
-        DMX_TRY(dmx_cl_check_count(call, 1, p->n));
-    DMX_TRY(dmx_cl_check_count(call, out_arg, 1));
     /* About 2048 elements per group, at most 256 groups. */
     int groups = (p->n + 2047) / 2048;
     groups = groups < 1 ? 1 : groups > 256 ? 256 : groups;

@@ -4,14 +4,8 @@
 dmx_status dmx_cl_softmax(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_softmax *p = call->params;
-    DMX_TRY(dmx_cl_check_sizes(call, 2, &p->rows));
-    const int64_t n = (int64_t)p->rows * p->cols;
     const bool masked = p->has_mask && call->args[1].buf;
     const int group = p->mask_group > 0 ? p->mask_group : 1;
-    DMX_TRY(dmx_cl_check_count(call, 0, n));
-    DMX_TRY(dmx_cl_check_count(call, 2, n));
-    if (masked && p->rows > 0)
-        DMX_TRY(dmx_cl_check_count(call, 1, (int64_t)((p->rows - 1) / group + 1) * p->cols));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_SOFTMAX, "softmax_fwd", &L));
     dmx_cl_arg_call(&L, call, 0);
@@ -30,10 +24,6 @@ dmx_status dmx_cl_softmax(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_softmax_bwd(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_softmax *p = call->params;
-    DMX_TRY(dmx_cl_check_sizes(call, 2, &p->rows));
-    const int64_t n = (int64_t)p->rows * p->cols;
-    for (int i = 0; i < 3; i++)
-        DMX_TRY(dmx_cl_check_count(call, i, n));
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_SOFTMAX, "softmax_bwd", &L));
     for (int i = 0; i < 3; i++)
