@@ -11,6 +11,24 @@
 
 #define DMX_KERNEL __kernel __attribute__((reqd_work_group_size(DMX_WG, 1, 1)))
 
+/* Index splitting: returns a / b and stores a % b in *rem. Kernels use these rather than
+ * writing both a / b and a % b: LLVM pairs those into a division plus a `freeze`d remainder,
+ * an instruction oclgrind 21.10's --uninitialized check cannot interpret, and the oclgrind test
+ * runs the kernels as optimised. (The product-and-subtract is what a GPU does anyway.) */
+inline int dmx_split(int a, int b, int *rem)
+{
+    const int q = a / b;
+    *rem = a - q * b;
+    return q;
+}
+
+inline long dmx_split_long(long a, long b, long *rem)
+{
+    const long q = a / b;
+    *rem = a - q * b;
+    return q;
+}
+
 /* Softmax mask entries at or below this are removed (host/ops/op_params.h). */
 #define DMX_MASK_REMOVED (-1e20f)
 

@@ -6,9 +6,8 @@
 
 #define DMX_DIGIT(k)                                        \
     {                                                       \
-        const long size = shape.s##k;                       \
-        const long digit = rest % size;                     \
-        rest /= size;                                       \
+        long digit;                                         \
+        rest = dmx_split_long(rest, shape.s##k, &digit);    \
         s += digit * src_stride.s##k;                       \
         d += digit * dst_stride.s##k;                       \
     }

@@ -15,8 +15,9 @@ DMX_KERNEL void embedding_fwd(__global const int *ids, ulong ids_off, __global c
     const long i = get_global_id(0);
     if (i >= (long)n * dim)
         return;
-    const int id = ids[ids_off + i / dim];
-    y[y_off + i] = id >= 0 && id < vocab ? E[e_off + (long)id * dim + i % dim] : 0.0f;
+    long d;
+    const int id = ids[ids_off + dmx_split_long(i, dim, &d)];
+    y[y_off + i] = id >= 0 && id < vocab ? E[e_off + (long)id * dim + d] : 0.0f;
 }
 
 #define DMX_EMB_ROWS 64
@@ -36,9 +37,10 @@ DMX_KERNEL void embedding_bwd(__global const int *ids, ulong ids_off, __global c
     dE += de_off;
     const int lid = get_local_id(0);
     const int col_blocks = (dim + DMX_EMB_COLS - 1) / DMX_EMB_COLS;
-    const int v0 = get_group_id(0) / col_blocks * DMX_EMB_ROWS;
-    const int d0 = get_group_id(0) % col_blocks * DMX_EMB_COLS;
-    const int col = lid % DMX_EMB_COLS, lane = lid / DMX_EMB_COLS;
+    int block, col;
+    const int v0 = dmx_split(get_group_id(0), col_blocks, &block) * DMX_EMB_ROWS;
+    const int d0 = block * DMX_EMB_COLS;
+    const int lane = dmx_split(lid, DMX_EMB_COLS, &col);
     const int d = d0 + col;
 
     for (int row = lane; row < DMX_EMB_ROWS; row += DMX_EMB_LANES)

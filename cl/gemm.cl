@@ -12,8 +12,9 @@ DMX_KERNEL void gemm_scale_c(__global float *C, ulong c_off, int M, int N, int l
     const long per_batch = (long)M * N;
     if (i >= per_batch * batch)
         return;
-    const long b = i / per_batch, mn = i % per_batch;
-    const long at = b * stride_c + (mn / N) * ldc + mn % N;
+    long mn, n;
+    const long b = dmx_split_long(i, per_batch, &mn);
+    const long at = b * stride_c + dmx_split_long(mn, N, &n) * ldc + n;
     C[at] = beta == 0.0f ? 0.0f : beta * C[at];
 }
 
@@ -31,11 +32,11 @@ DMX_KERNEL void gemm_tiled(__global const float *A, ulong a_off, __global const 
 {
     __local float As[DMX_GK][DMX_GT + 1];
     __local float Bs[DMX_GK][DMX_GT + 1];
-    const int lid = get_local_id(0), tx = lid % 16, ty = lid / 16;
+    int tx, tn, tm;
+    const int lid = get_local_id(0), ty = dmx_split(lid, 16, &tx);
     const int tiles_m = (M + DMX_GT - 1) / DMX_GT, tiles_n = (N + DMX_GT - 1) / DMX_GT;
-    const int g = get_group_id(0);
-    const int b = g / (tiles_m * tiles_n);
-    const int m0 = (g / tiles_n) % tiles_m * DMX_GT, n0 = g % tiles_n * DMX_GT;
+    const int b = dmx_split(dmx_split(get_group_id(0), tiles_n, &tn), tiles_m, &tm);
+    const int m0 = tm * DMX_GT, n0 = tn * DMX_GT;
     A += a_off + (long)b * stride_a;
     B += b_off + (long)b * stride_b;
     C += c_off + (long)b * stride_c;
@@ -47,11 +48,19 @@ DMX_KERNEL void gemm_tiled(__global const float *A, ulong a_off, __global const 
     for (int k0 = 0; k0 < K; k0 += DMX_GK) {
         for (int e = lid; e < DMX_GK * DMX_GT; e += DMX_WG) {
             /* op(A)[m, k]: k contiguous without transpose, m contiguous with. */
-            const int am = trans_a ? e % DMX_GT : e / DMX_GK, ak = trans_a ? e / DMX_GT : e % DMX_GK;
+            int am, ak;
+            if (trans_a)
+                ak = dmx_split(e, DMX_GT, &am);
+            else
+                am = dmx_split(e, DMX_GK, &ak);
             const int m = m0 + am, k = k0 + ak;
             As[ak][am] = m < M && k < K ? A[trans_a ? (long)k * lda + m : (long)m * lda + k] : 0.0f;
             /* op(B)[k, n]: n contiguous without transpose, k contiguous with. */
-            const int bn = trans_b ? e / DMX_GK : e % DMX_GT, bk = trans_b ? e % DMX_GK : e / DMX_GT;
+            int bn, bk;
+            if (trans_b)
+                bn = dmx_split(e, DMX_GK, &bk);
+            else
+                bk = dmx_split(e, DMX_GT, &bn);
             const int n = n0 + bn, kb = k0 + bk;
             Bs[bk][bn] = n < N && kb < K ? B[trans_b ? (long)n * ldb + kb : (long)kb * ldb + n] : 0.0f;
         }

@@ -93,12 +93,13 @@ DMX_KERNEL void layernorm_bwd_params(__global const float *dy, ulong dy_off,
     rstd += r_off;
     const int lid = get_local_id(0);
     const int col_tiles = (cols + DMX_COLS_TILE - 1) / DMX_COLS_TILE;
-    const int chunk = get_group_id(0) / col_tiles;
-    const int c = (get_group_id(0) % col_tiles) * DMX_COLS_TILE + lid % DMX_COLS_TILE;
+    int tile, col, lane = dmx_split(lid, DMX_COLS_TILE, &col);
+    const int chunk = dmx_split(get_group_id(0), col_tiles, &tile);
+    const int c = tile * DMX_COLS_TILE + col;
     const int r_end = min(rows, (chunk + 1) * rows_per_chunk);
     float sg = 0.0f, sb = 0.0f;
     if (c < cols)
-        for (int r = chunk * rows_per_chunk + lid / DMX_COLS_TILE; r < r_end; r += DMX_ROW_LANES) {
+        for (int r = chunk * rows_per_chunk + lane; r < r_end; r += DMX_ROW_LANES) {
             const long at = (long)r * cols + c;
             sg += dy[at] * ((x[at] - mean[r]) * rstd[r]);
             sb += dy[at];

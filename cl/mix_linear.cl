@@ -32,65 +32,71 @@ DMX_KERNEL void mix_linear_tiled(__global const float *x, ulong x_off, __global 
     const int Q = R1 * R2, tm = ML_ROWS / tq;
     const int m_tiles = (M + tm - 1) / tm, q_tiles = (Q + tq - 1) / tq;
     const int o_tiles = (N + ML_OUT - 1) / ML_OUT;
-    int g = get_group_id(0);
-    const int mt = g % m_tiles;
-    g /= m_tiles;
-    const int ot = g % o_tiles;
-    g /= o_tiles;
-    const int qt = g % q_tiles;
-    const int j = g / q_tiles;
+    int mt, ot, qt;
+    const int j = dmx_split(dmx_split(dmx_split(get_group_id(0), m_tiles, &mt), o_tiles, &ot),
+                            q_tiles, &qt);
     const int m0 = mt * tm, q0 = qt * tq, n0 = ot * ML_OUT;
     const int r1_lo = q0 / R2;
     const int slots = min(R1 - 1, (q0 + tq - 1) / R2) - r1_lo + 1;
 
-    /* This work-item's 4 outputs: (row[t], out[t]). */
-    int row[4], out[4];
-    for (int t = 0; t < 4; t++) {
-        row[t] = tq >= 16 ? lid % ML_ROWS : lid / ML_OUT + 16 * t;
-        out[t] = tq >= 16 ? lid / ML_ROWS + 4 * t : lid % ML_OUT;
-    }
+    /* This work-item's 4 outputs: row (m[t], q[t]) of the tile, output n[t]; slot[t] is the
+     * weight slice of its r1 (clamped for rows past Q, whose x is zero). */
+    int row_in_tile, out_in_tile;
+    const int rows_above = dmx_split(lid, ML_ROWS, &row_in_tile);
+    const int outs_above = dmx_split(lid, ML_OUT, &out_in_tile);
+    int m[4], q[4], n[4], slot[4], row[4];
     float acc[4];
     for (int t = 0; t < 4; t++) {
-        const int m = m0 + row[t] / tq, q = q0 + row[t] % tq, n = n0 + out[t];
-        const bool valid = m < M && q < Q && n < N;
-        const long at = ((long)(m * J + j) * N + n) * Q + q;
+        row[t] = tq >= 16 ? row_in_tile : outs_above + 16 * t;
+        const int out = tq >= 16 ? rows_above + 4 * t : out_in_tile;
+        int rq;
+        m[t] = m0 + dmx_split(row[t], tq, &rq);
+        q[t] = q0 + rq;
+        n[t] = n0 + out;
+        slot[t] = min(q[t], Q - 1) / R2 - r1_lo;
+        const bool valid = m[t] < M && q[t] < Q && n[t] < N;
+        const long at = ((long)(m[t] * J + j) * N + n[t]) * Q + q[t];
         acc[t] = !valid ? 0.0f
                  : accumulate ? y[at]
-                 : c ? c[c_off + (j * R1 + q / R2) * N + n]
+                 : c ? c[c_off + (j * R1 + q[t] / R2) * N + n[t]]
                      : 0.0f;
     }
 
     for (int k0 = 0; k0 < K; k0 += ML_RED) {
         for (int e = lid; e < ML_ROWS * ML_RED; e += DMX_WG) {
             /* Along q when the tile is wide, along k when every row is its own m. */
-            const int r = tq > 1 ? e % ML_ROWS : e / ML_RED, kk = tq > 1 ? e / ML_ROWS : e % ML_RED;
-            const int m = m0 + r / tq, q = q0 + r % tq, k = k0 + kk;
-            Xs[r][kk] = m < M && q < Q && k < K ? x[((long)(m * J + j) * K + k) * Q + q] : 0.0f;
+            int r, kk, rq;
+            if (tq > 1)
+                kk = dmx_split(e, ML_ROWS, &r);
+            else
+                r = dmx_split(e, ML_RED, &kk);
+            const int mx = m0 + dmx_split(r, tq, &rq), qx = q0 + rq, k = k0 + kk;
+            Xs[r][kk] = mx < M && qx < Q && k < K ? x[((long)(mx * J + j) * K + k) * Q + qx]
+                                                   : 0.0f;
         }
         for (int e = lid; e < slots * ML_OUT * ML_RED; e += DMX_WG) {
             /* Along k for W[n, k] (forward), along n for W[k, n] (backward for x). */
-            const int s = e / (ML_OUT * ML_RED), f = e % (ML_OUT * ML_RED);
-            const int on = w_transposed ? f % ML_OUT : f / ML_RED;
-            const int kk = w_transposed ? f / ML_OUT : f % ML_RED;
-            const int n = n0 + on, k = k0 + kk;
+            int f, on, kk;
+            const int s = dmx_split(e, ML_OUT * ML_RED, &f);
+            if (w_transposed)
+                kk = dmx_split(f, ML_OUT, &on);
+            else
+                on = dmx_split(f, ML_RED, &kk);
+            const int nw = n0 + on, k = k0 + kk;
             const long base = (long)(j * R1 + r1_lo + s) * N * K;
-            Ws[s][on][kk] = n < N && k < K ? W[base + (w_transposed ? k * N + n : n * K + k)] : 0.0f;
+            Ws[s][on][kk] = nw < N && k < K ? W[base + (w_transposed ? k * N + nw : nw * K + k)]
+                                            : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int t = 0; t < 4; t++) {
-            const int q = q0 + row[t] % tq;
-            const int s = min(q, Q - 1) / R2 - r1_lo;
+        for (int t = 0; t < 4; t++)
             for (int kk = 0; kk < ML_RED; kk++)
-                acc[t] += Ws[s][out[t]][kk] * Xs[row[t]][kk];
-        }
+                acc[t] += Ws[slot[t]][n[t] - n0][kk] * Xs[row[t]][kk];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
-    for (int t = 0; t < 4; t++) {
-        const int m = m0 + row[t] / tq, q = q0 + row[t] % tq, n = n0 + out[t];
-        if (m < M && q < Q && n < N)
-            y[((long)(m * J + j) * N + n) * Q + q] = acc[t];
-    }
+    for (int t = 0; t < 4; t++)
+        if (m[t] < M && q[t] < Q && n[t] < N)
+            y[((long)(m[t] * J + j) * N + n[t]) * Q + q[t]] = acc[t];
 }
 
 /* y[m, j, o, r1, r2] += c[j, r1, o]: the bias after a CLBlast GEMM. */
@@ -100,12 +106,9 @@ DMX_KERNEL void mix_linear_add_bias(__global const float *c, ulong c_off, __glob
     const long i = get_global_id(0);
     if (i >= total)
         return;
-    long t = i / R2;
-    const int r1 = t % R1;
-    t /= R1;
-    const int o = t % Dout;
-    const int j = (t / Dout) % J;
-    y[y_off + i] += c[c_off + ((long)j * R1 + r1) * Dout + o];
+    long r1, o;
+    const long j = dmx_split_long(dmx_split_long(i / R2, R1, &r1), Dout, &o) % J;
+    y[y_off + i] += c[c_off + (j * R1 + r1) * Dout + o];
 }
 
 /* ---- weight (and bias) gradients ----
@@ -135,32 +138,26 @@ DMX_KERNEL void mix_linear_bwd_w_tiled(__global const float *dy, ulong dy_off,
     const int Q = R1 * R2, Dext = Din + has_bias, tmk = MLW_K / tk2;
     const int r1_tiles = (R1 + tr1 - 1) / tr1, o_tiles = (Dout + to - 1) / to;
     const int d_tiles = (Dext + td - 1) / td;
-    int g = get_group_id(0);
-    const int dt = g % d_tiles;
-    g /= d_tiles;
-    const int ot = g % o_tiles;
-    g /= o_tiles;
-    const int rt = g % r1_tiles;
-    g /= r1_tiles;
-    const int j = g % J;
-    const int chunk = g / J;
-    const int d_l = lid % td, o_l = (lid / td) % to, r1_l = lid / (td * to);
+    int dt, ot, rt, j, d_l, o_l;
+    const int chunk = dmx_split(dmx_split(dmx_split(dmx_split(get_group_id(0), d_tiles, &dt),
+                                                    o_tiles, &ot), r1_tiles, &rt), J, &j);
+    const int r1_l = dmx_split(dmx_split(lid, td, &d_l), to, &o_l);
     const int m_begin = chunk * m_per_chunk, m_end = min(M, m_begin + m_per_chunk);
 
     float acc = 0.0f;
     for (int m0 = m_begin; m0 < m_end; m0 += tmk)
         for (int r20 = 0; r20 < R2; r20 += tk2) {
             for (int e = lid; e < to * tr1 * MLW_K; e += DMX_WG) {
-                const int k2 = e % tk2, rl = (e / tk2) % tr1, mk = (e / (tk2 * tr1)) % tmk;
-                const int ol = e / (tk2 * tr1 * tmk);
+                int k2, rl, mk;
+                const int ol = dmx_split(dmx_split(dmx_split(e, tk2, &k2), tr1, &rl), tmk, &mk);
                 const int m = m0 + mk, r2 = r20 + k2, r1 = rt * tr1 + rl, o = ot * to + ol;
                 dYs[(ol * tr1 + rl) * MLW_LD + mk * tk2 + k2] =
                     m < m_end && r2 < R2 && r1 < R1 && o < Dout
                         ? dy[((long)(m * J + j) * Dout + o) * Q + r1 * R2 + r2] : 0.0f;
             }
             for (int e = lid; e < td * tr1 * MLW_K; e += DMX_WG) {
-                const int k2 = e % tk2, rl = (e / tk2) % tr1, mk = (e / (tk2 * tr1)) % tmk;
-                const int dl = e / (tk2 * tr1 * tmk);
+                int k2, rl, mk;
+                const int dl = dmx_split(dmx_split(dmx_split(e, tk2, &k2), tr1, &rl), tmk, &mk);
                 const int m = m0 + mk, r2 = r20 + k2, r1 = rt * tr1 + rl, d = dt * td + dl;
                 const bool inside = m < m_end && r2 < R2 && r1 < R1;
                 Xs[(dl * tr1 + rl) * MLW_LD + mk * tk2 + k2] =
@@ -199,9 +196,8 @@ DMX_KERNEL void mix_linear_bwd_w_finish(__global const float *partial, ulong p_o
     float s = 0.0f;
     for (int k = 0; k < chunks; k++)
         s += partial[p_off + k * per_chunk + i];
-    const int Dext = Din + has_bias;
-    const long w = i / Dext;
-    const int d = i % Dext;
+    long d;
+    const long w = dmx_split_long(i, Din + has_bias, &d);
     if (d < Din)
         dW[dw_off + w * Din + d] += s;
     else
