@@ -45,15 +45,17 @@ static dmx_cl_matrix mat(const dmx_op_call *call, int arg, size_t extra, int ld,
 
 /* ---- the tiled kernel (forward, and backward for x with transposed weights) ---- */
 
-/* Q columns per tile: wide tiles when Q is wide; at most 16 distinct r1 per tile. */
+/* Q columns per tile: wide tiles when R2 is wide (a few r1 per tile, coalesced along q); when
+ * R2 is narrow every column has its own r1, so at most 8 columns (8 weight slices) and 8 values
+ * of m share each slice. */
 static int columns_per_tile(const ml_dims *d)
 {
     int Q = d->R1 * d->R2;
     int tq = dmx_cl_pow2_ceil(Q > 0 ? Q : 1);
     if (tq > 64)
         tq = 64;
-    if (d->R2 < 8 && tq > 16)
-        tq = 16;
+    if (d->R2 < 8 && tq > 8)
+        tq = 8;
     return tq;
 }
 
