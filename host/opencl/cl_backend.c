@@ -1,5 +1,7 @@
 /* The OpenCL backend: every device of every platform ("opencl:N" in platform order), one
  * context and one in-order queue per opened device, buffers as cl_mem. */
+#include <clblast_c.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,11 @@ typedef struct dmx_cl_entry {
 static dmx_cl_entry cl_entries[DMX_CL_MAX_DEVICES];
 static int cl_entry_count;
 static char cl_why_none_text[512];
+
+/* Devices open now. CLBlast caches compiled GEMM programs per context and keeps them (and so
+ * the contexts) alive; when the last device closes those entries are dead, so they go. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static int open_devices;
 
 static const dmx_op_fn cl_ops[DMX_OP_COUNT] = {
 #define DMX_OP(id, name, n_in, n_out, opt, ptype) [DMX_OP_##id] = dmx_cl_##name,
@@ -210,8 +217,15 @@ static void opencl_device_close(dmx_device *dev)
         clReleaseCommandQueue(cd->queue);
     if (cd->context)
         clReleaseContext(cd->context);
+    bool was_open = cd->counted_open;
     free(cd);
     dev->impl = NULL;
+    if (was_open) {
+        pthread_mutex_lock(&open_lock);
+        if (--open_devices == 0)
+            CLBlastClearCache();
+        pthread_mutex_unlock(&open_lock);
+    }
 }
 
 static dmx_status opencl_device_open(dmx_device *dev)
@@ -242,8 +256,13 @@ static dmx_status opencl_device_open(dmx_device *dev)
         if (err != CL_SUCCESS)
             s = dmx_cl_fail(cd, err, "clCreateCommandQueue");
     }
-    if (s == DMX_OK)
+    if (s == DMX_OK) {
+        pthread_mutex_lock(&open_lock);
+        open_devices++;
+        cd->counted_open = true;
+        pthread_mutex_unlock(&open_lock);
         s = dmx_cl_build_all(cd);
+    }
     if (s != DMX_OK)
         opencl_device_close(dev);
     return s;

@@ -68,6 +68,7 @@ typedef struct dmx_cl_device {
     bool use_clblast;    /* DIMIX_OPENCL_CLBLAST=0 routes GEMMs to cl/gemm.cl instead */
     const char *last_op; /* the op most recently queued, for deferred-error messages */
     int cache_hits;      /* programs loaded from the binary cache at open */
+    bool counted_open;   /* counted among the open devices (cl_backend.c) */
     char label[192];     /* "opencl:0 (pthread-haswell-AMD EPYC)" */
 } dmx_cl_device;
 
