@@ -11,6 +11,8 @@ typedef struct dmx_command {
 int dmx_cmd_devices(int argc, char **argv);
 int dmx_cmd_parity(int argc, char **argv);
 int dmx_cmd_lra(int argc, char **argv);
+int dmx_cmd_train(int argc, char **argv);
+int dmx_cmd_eval(int argc, char **argv);
 
 /* Prints "dimix <cmd>: <message>" and the library's last error to stderr; returns 1. */
 int dmx_app_fail(const char *cmd, const char *what);

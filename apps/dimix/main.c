@@ -9,6 +9,10 @@ static const dmx_command commands[] = {
     {"devices", "list every device of every backend (--json for machines)", dmx_cmd_devices},
     {"parity", "check every operator on the named devices against the CPU reference",
      dmx_cmd_parity},
+    {"train", "train an image classifier (progress, test accuracy, checkpoints, resume)",
+     dmx_cmd_train},
+    {"eval", "evaluate a checkpoint: accuracy, confusion matrix, throughput, logits",
+     dmx_cmd_eval},
     {"lra", "Long Range Arena: generate ListOps and Pathfinder data (gen)", dmx_cmd_lra},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

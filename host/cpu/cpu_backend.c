@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "cpu/cpu_blas.h"
 #include "cpu/cpu_kernels.h"
 
 #ifdef _OPENMP
@@ -29,7 +30,11 @@ int32_t *dmx_cpu_i32(const dmx_op_call *call, int i)
     return a->buf ? (int32_t *)a->buf->impl + a->offset : NULL;
 }
 
-static dmx_status cpu_init(void) { return DMX_OK; }
+static dmx_status cpu_init(void)
+{
+    dmx_cpu_blas_init();
+    return DMX_OK;
+}
 static int cpu_device_count(void) { return 1; }
 static const char *cpu_why_none(void) { return ""; }
 

@@ -1,6 +1,5 @@
 /* gemm on the CPU: strided batched, row-major, through CBLAS. */
-#include <cblas.h>
-
+#include "cpu/cpu_blas.h"
 #include "cpu/cpu_kernels.h"
 
 dmx_status dmx_cpu_gemm(dmx_device *dev, const dmx_op_call *call)
@@ -24,9 +23,8 @@ dmx_status dmx_cpu_gemm(dmx_device *dev, const dmx_op_call *call)
         }
         if (p->M == 0 || p->N == 0)
             continue;
-        cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans,
-                    p->trans_b ? CblasTrans : CblasNoTrans, p->M, p->N, p->K, p->alpha,
-                    A + b * p->stride_a, p->lda, B + b * p->stride_b, p->ldb, p->beta, Cb, p->ldc);
+        dmx_cpu_sgemm(p->trans_a, p->trans_b, p->M, p->N, p->K, p->alpha, A + b * p->stride_a,
+                      p->lda, B + b * p->stride_b, p->ldb, p->beta, Cb, p->ldc);
     }
     return DMX_OK;
 }

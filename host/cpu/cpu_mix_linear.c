@@ -1,12 +1,137 @@
 /* mix_linear on the CPU (SPEC section 2): x[M, J, Din, R1, R2], W[J, R1, Dout, Din],
- * c[J, R1, Dout] -> y[M, J, Dout, R1, R2]. The dense case (J = R1 = R2 = 1) goes to BLAS;
- * every other view runs the loops below, parallel over independent outputs. */
-#include <cblas.h>
+ * c[J, R1, Dout] -> y[M, J, Dout, R1, R2].
+ *
+ * For a fixed group g = (j, r1) the op is a matrix product over the rows (m, r2):
+ *     Y_g[(m, r2), o] = sum_d X_g[(m, r2), d] W_g[o, d]
+ * so every case is GEMMs through BLAS, in one of two layouts:
+ *   - wide R2 (token mixing): per (m, j, r1) the block x[m, j, :, r1, :] is already a
+ *     [Din, R2] matrix with row stride R1 R2, so Y = W_g X runs in place;
+ *   - otherwise (butterfly stages, block-diagonal factors): gather X_g into a contiguous
+ *     [M R2, Din] matrix, one GEMM per group, scatter the result back (papers.md section 5:
+ *     "permute + batched small GEMM + inverse permute").
+ * Each output element is produced by one GEMM in a fixed order: results are repeatable. */
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "core/error.h"
+#include "cpu/cpu_blas.h"
 #include "cpu/cpu_kernels.h"
 
-static bool is_dense(const dmx_p_mix_linear *p) { return p->J == 1 && p->R1 == 1 && p->R2 == 1; }
+/* At least this many columns per block make the in-place layout worth its many small GEMMs. */
+#define WIDE_R2 16
+
+typedef struct mix_dims {
+    int64_t M, J, Din, Dout, R1, R2;
+} mix_dims;
+
+static mix_dims dims_of(const dmx_p_mix_linear *p)
+{
+    return (mix_dims){p->M, p->J, p->Din, p->Dout, p->R1, p->R2};
+}
+
+/* R1 = R2 = 1 (dense layers, butterfly stage 0, block-diagonal factors): group j's rows are
+ * x[m, j, :], a [M, Din] matrix with row stride J Din that BLAS reads in place. */
+static bool strided_groups(const mix_dims *d) { return d->R1 == 1 && d->R2 == 1; }
+
+/* Scratch for gathered groups, grown as needed and reused (no allocation per call once warm). */
+static _Thread_local float *scratch;
+static _Thread_local size_t scratch_cap;
+
+static _Thread_local float *bias_scratch;
+static _Thread_local size_t bias_cap;
+
+static float *scratch_bias(int64_t floats)
+{
+    if ((size_t)floats > bias_cap) {
+        free(bias_scratch);
+        bias_scratch = malloc((size_t)floats * sizeof *bias_scratch);
+        bias_cap = bias_scratch ? (size_t)floats : 0;
+    }
+    return bias_scratch;
+}
+
+static float *scratch_get(size_t floats)
+{
+    if (floats > scratch_cap) {
+        free(scratch);
+        scratch = malloc(floats * sizeof *scratch);
+        scratch_cap = scratch ? floats : 0;
+    }
+    return scratch;
+}
+
+/* dst[g][(m, r2)][k] = src[m, j, k, r1, r2] for g = j R1 + r1, k < K (K = Din or Dout).
+ * Rows m outermost: each thread streams a contiguous stretch of src and writes G streams. */
+static void gather_groups(const float *src, float *dst, const mix_dims *d, int64_t K)
+{
+    const int64_t rows = d->M * d->R2, R1 = d->R1, R2 = d->R2;
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(d->M * d->J * K * R1 * R2))
+    for (int64_t m = 0; m < d->M; m++)
+        for (int64_t j = 0; j < d->J; j++) {
+            const float *s = src + (m * d->J + j) * K * R1 * R2;
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t r1 = 0; r1 < R1; r1++) {
+                    float *t = dst + ((j * R1 + r1) * rows + m * R2) * K + k;
+                    for (int64_t r2 = 0; r2 < R2; r2++)
+                        t[r2 * K] = *s++;
+                }
+        }
+}
+
+/* The inverse: dst[m, j, k, r1, r2] (+)= src[g][(m, r2)][k], writing dst contiguously. */
+static void scatter_groups(const float *src, float *dst, const mix_dims *d, int64_t K,
+                           bool accumulate)
+{
+    const int64_t rows = d->M * d->R2, R1 = d->R1, R2 = d->R2;
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(d->M * d->J * K * R1 * R2))
+    for (int64_t m = 0; m < d->M; m++)
+        for (int64_t j = 0; j < d->J; j++) {
+            float *t = dst + (m * d->J + j) * K * R1 * R2;
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t r1 = 0; r1 < R1; r1++) {
+                    const float *s = src + ((j * R1 + r1) * rows + m * R2) * K + k;
+                    for (int64_t r2 = 0; r2 < R2; r2++, t++)
+                        *t = accumulate ? *t + s[r2 * K] : s[r2 * K];
+                }
+        }
+}
+
+/* out[g] (+)= in[g] op(W_g) for every group: in [rows, Kin], W_g [Dout, Din], out [rows, Kout]. */
+static void group_gemms(const float *in, const float *W, float *out, const mix_dims *d,
+                        bool transpose_w, bool accumulate)
+{
+    const int64_t rows = d->M * d->R2, G = d->J * d->R1;
+    const int64_t kin = transpose_w ? d->Din : d->Dout, kout = transpose_w ? d->Dout : d->Din;
+#pragma omp parallel for schedule(static) if (G > 1 && G * rows * kin * kout > 32768)
+    for (int64_t g = 0; g < G; g++)
+        dmx_cpu_sgemm(false, transpose_w, rows, kout, kin, 1.0f, in + g * rows * kin, kin,
+                      W + g * d->Dout * d->Din, d->Din, accumulate ? 1.0f : 0.0f,
+                      out + g * rows * kout, kout);
+}
+
+/* y[m, j, o, r1, r2] += c[j, r1, o]: the bias of block j laid out in y's (o, r1) order once,
+ * then added to each row's block with contiguous loads. */
+static dmx_status add_bias(const float *c, float *y, const mix_dims *d)
+{
+    const int64_t block = d->Dout * d->R1, J = d->J, R2 = d->R2;
+    float *bt = scratch_bias(J * block);
+    if (!bt)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear: no host memory for the bias");
+    for (int64_t j = 0; j < J; j++)
+        for (int64_t o = 0; o < d->Dout; o++)
+            for (int64_t r1 = 0; r1 < d->R1; r1++)
+                bt[j * block + o * d->R1 + r1] = c[(j * d->R1 + r1) * d->Dout + o];
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(d->M * J * block * R2))
+    for (int64_t mj = 0; mj < d->M * J; mj++) {
+        const float *b = bt + (mj % J) * block;
+        float *yb = y + mj * block * R2;
+        for (int64_t e = 0; e < block; e++)
+            for (int64_t r2 = 0; r2 < R2; r2++)
+                yb[e * R2 + r2] += b[e];
+    }
+    return DMX_OK;
+}
 
 dmx_status dmx_cpu_mix_linear(dmx_device *dev, const dmx_op_call *call)
 {
@@ -14,39 +139,38 @@ dmx_status dmx_cpu_mix_linear(dmx_device *dev, const dmx_op_call *call)
     const dmx_p_mix_linear *p = call->params;
     const float *x = dmx_cpu_f32(call, 0), *W = dmx_cpu_f32(call, 1), *c = dmx_cpu_f32(call, 2);
     float *y = dmx_cpu_f32(call, 3);
-    const int64_t J = p->J, Din = p->Din, Dout = p->Dout, R1 = p->R1, R2 = p->R2;
-    const int64_t macs = p->M * J * R1 * R2 * Dout * Din; /* multiply-adds */
-    const bool bias = p->has_bias && c;
-    if (is_dense(p) && p->M > 0 && Din > 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->M, (int)Dout, (int)Din, 1.0f, x,
-                    (int)Din, W, (int)Din, 0.0f, y, (int)Dout);
-        if (bias)
-#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->M * Dout))
-            for (int64_t m = 0; m < p->M; m++)
-                for (int64_t o = 0; o < Dout; o++)
-                    y[m * Dout + o] += c[o];
-        return DMX_OK;
+    const mix_dims d = dims_of(p);
+    const int64_t ld = d.R1 * d.R2, ny = d.M * d.J * d.Dout * ld;
+    if (d.Din == 0) {
+        memset(y, 0, (size_t)ny * sizeof *y);
+    } else if (d.R2 >= WIDE_R2) {
+#pragma omp parallel for collapse(2) schedule(static) if (d.M * d.J * d.R1 > 1)
+        for (int64_t m = 0; m < d.M; m++)
+            for (int64_t j = 0; j < d.J; j++)
+                for (int64_t r1 = 0; r1 < d.R1; r1++)
+                    dmx_cpu_sgemm(false, false, d.Dout, d.R2, d.Din, 1.0f,
+                                  W + (j * d.R1 + r1) * d.Dout * d.Din, d.Din,
+                                  x + ((m * d.J + j) * d.Din * d.R1 + r1) * d.R2, ld, 0.0f,
+                                  y + ((m * d.J + j) * d.Dout * d.R1 + r1) * d.R2, ld);
+    } else {
+        const int64_t rows = d.M * d.R2, G = d.J * d.R1;
+        float *xg = scratch_get((size_t)(G * rows * (d.Din + d.Dout)));
+        if (!xg)
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear: no host memory for groups");
+        float *yg = xg + G * rows * d.Din;
+        if (strided_groups(&d)) {
+#pragma omp parallel for schedule(static) if (d.J > 1 && d.M * d.J * d.Din * d.Dout > 32768)
+            for (int64_t j = 0; j < d.J; j++)
+                dmx_cpu_sgemm(false, true, d.M, d.Dout, d.Din, 1.0f, x + j * d.Din, d.J * d.Din,
+                              W + j * d.Dout * d.Din, d.Din, 0.0f, y + j * d.Dout, d.J * d.Dout);
+        } else {
+            gather_groups(x, xg, &d, d.Din);
+            group_gemms(xg, W, yg, &d, true, false);
+            scatter_groups(yg, y, &d, d.Dout, false);
+        }
     }
-#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(macs))
-    for (int64_t m = 0; m < p->M; m++)
-        for (int64_t j = 0; j < J; j++)
-            for (int64_t r1 = 0; r1 < R1; r1++) {
-                const float *Wg = W + (j * R1 + r1) * Dout * Din;
-                const float *xg = x + ((m * J + j) * Din * R1 + r1) * R2;  /* + d*R1*R2 + r2 */
-                float *yg = y + ((m * J + j) * Dout * R1 + r1) * R2;       /* + o*R1*R2 + r2 */
-                for (int64_t o = 0; o < Dout; o++) {
-                    float *yo = yg + o * R1 * R2;
-                    float b0 = bias ? c[(j * R1 + r1) * Dout + o] : 0.0f;
-                    for (int64_t r2 = 0; r2 < R2; r2++)
-                        yo[r2] = b0;
-                    for (int64_t d = 0; d < Din; d++) {
-                        float w = Wg[o * Din + d];
-                        const float *xd = xg + d * R1 * R2;
-                        for (int64_t r2 = 0; r2 < R2; r2++)
-                            yo[r2] += w * xd[r2];
-                    }
-                }
-            }
+    if (p->has_bias && c)
+        DMX_TRY(add_bias(c, y, &d));
     return DMX_OK;
 }
 
@@ -56,37 +180,39 @@ dmx_status dmx_cpu_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call)
     const dmx_p_mix_linear *p = call->params;
     const float *dy = dmx_cpu_f32(call, 0), *W = dmx_cpu_f32(call, 1);
     float *dx = dmx_cpu_f32(call, 2);
-    const int64_t J = p->J, Din = p->Din, Dout = p->Dout, R1 = p->R1, R2 = p->R2;
-    const int64_t macs = p->M * J * R1 * R2 * Dout * Din; /* multiply-adds */
-    if (is_dense(p) && p->M > 0 && Din > 0) {
+    const mix_dims d = dims_of(p);
+    const int64_t ld = d.R1 * d.R2, nx = d.M * d.J * d.Din * ld;
+    if (d.Dout == 0) {
         if (!p->accumulate)
-            for (int64_t i = 0; i < p->M * Din; i++)
-                dx[i] = 0.0f;
-        if (Dout > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->M, (int)Din, (int)Dout, 1.0f,
-                        dy, (int)Dout, W, (int)Din, 1.0f, dx, (int)Din);
-        return DMX_OK;
+            memset(dx, 0, (size_t)nx * sizeof *dx);
+    } else if (d.R2 >= WIDE_R2) {
+#pragma omp parallel for collapse(2) schedule(static) if (d.M * d.J * d.R1 > 1)
+        for (int64_t m = 0; m < d.M; m++)
+            for (int64_t j = 0; j < d.J; j++)
+                for (int64_t r1 = 0; r1 < d.R1; r1++)
+                    dmx_cpu_sgemm(true, false, d.Din, d.R2, d.Dout, 1.0f,
+                                  W + (j * d.R1 + r1) * d.Dout * d.Din, d.Din,
+                                  dy + ((m * d.J + j) * d.Dout * d.R1 + r1) * d.R2, ld,
+                                  p->accumulate ? 1.0f : 0.0f,
+                                  dx + ((m * d.J + j) * d.Din * d.R1 + r1) * d.R2, ld);
+    } else {
+        const int64_t rows = d.M * d.R2, G = d.J * d.R1;
+        float *dyg = scratch_get((size_t)(G * rows * (d.Din + d.Dout)));
+        if (!dyg)
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear_bwd_x: no host memory for groups");
+        float *dxg = dyg + G * rows * d.Dout;
+        if (strided_groups(&d)) {
+#pragma omp parallel for schedule(static) if (d.J > 1 && d.M * d.J * d.Din * d.Dout > 32768)
+            for (int64_t j = 0; j < d.J; j++)
+                dmx_cpu_sgemm(false, false, d.M, d.Din, d.Dout, 1.0f, dy + j * d.Dout,
+                              d.J * d.Dout, W + j * d.Dout * d.Din, d.Din,
+                              p->accumulate ? 1.0f : 0.0f, dx + j * d.Din, d.J * d.Din);
+        } else {
+            gather_groups(dy, dyg, &d, d.Dout);
+            group_gemms(dyg, W, dxg, &d, false, false);
+            scatter_groups(dxg, dx, &d, d.Din, p->accumulate);
+        }
     }
-#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(macs))
-    for (int64_t m = 0; m < p->M; m++)
-        for (int64_t j = 0; j < J; j++)
-            for (int64_t r1 = 0; r1 < R1; r1++) {
-                const float *Wg = W + (j * R1 + r1) * Dout * Din;
-                const float *dyg = dy + ((m * J + j) * Dout * R1 + r1) * R2;
-                float *dxg = dx + ((m * J + j) * Din * R1 + r1) * R2;
-                for (int64_t d = 0; d < Din; d++) {
-                    float *dxd = dxg + d * R1 * R2;
-                    if (!p->accumulate)
-                        for (int64_t r2 = 0; r2 < R2; r2++)
-                            dxd[r2] = 0.0f;
-                    for (int64_t o = 0; o < Dout; o++) {
-                        float w = Wg[o * Din + d];
-                        const float *dyo = dyg + o * R1 * R2;
-                        for (int64_t r2 = 0; r2 < R2; r2++)
-                            dxd[r2] += w * dyo[r2];
-                    }
-                }
-            }
     return DMX_OK;
 }
 
@@ -96,40 +222,46 @@ dmx_status dmx_cpu_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
     const dmx_p_mix_linear *p = call->params;
     const float *dy = dmx_cpu_f32(call, 0), *x = dmx_cpu_f32(call, 1);
     float *dW = dmx_cpu_f32(call, 2), *dc = dmx_cpu_f32(call, 3);
-    const int64_t M = p->M, J = p->J, Din = p->Din, Dout = p->Dout, R1 = p->R1, R2 = p->R2;
-    const int64_t dy_reads = M * J * R1 * R2 * Dout, macs = dy_reads * Din;
-    const bool bias = p->has_bias && dc;
-    if (is_dense(p) && M > 0 && Din > 0 && Dout > 0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Dout, (int)Din, (int)M, 1.0f, dy,
-                    (int)Dout, x, (int)Din, 1.0f, dW, (int)Din);
-    } else {
-#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(macs))
-        for (int64_t j = 0; j < J; j++)
-            for (int64_t r1 = 0; r1 < R1; r1++)
-                for (int64_t o = 0; o < Dout; o++)
-                    for (int64_t d = 0; d < Din; d++) {
-                        float acc = 0.0f;
-                        for (int64_t m = 0; m < M; m++) {
-                            const float *dyo = dy + (((m * J + j) * Dout + o) * R1 + r1) * R2;
-                            const float *xd = x + (((m * J + j) * Din + d) * R1 + r1) * R2;
-                            for (int64_t r2 = 0; r2 < R2; r2++)
-                                acc += dyo[r2] * xd[r2];
-                        }
-                        dW[((j * R1 + r1) * Dout + o) * Din + d] += acc;
-                    }
+    const mix_dims d = dims_of(p);
+    const int64_t rows = d.M * d.R2, G = d.J * d.R1;
+    if (rows > 0 && d.Din > 0 && d.Dout > 0) {
+        float *xg = scratch_get((size_t)(G * rows * (d.Din + d.Dout)));
+        if (!xg)
+            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear_bwd_w: no host memory for groups");
+        float *dyg = xg + G * rows * d.Din;
+        /* dW_g [Dout, Din] += dY_g^T [Dout, rows] X_g [rows, Din]; strided groups read the
+         * tensors in place (row strides J Dout and J Din), the others their gathered copies. */
+        const bool strided = strided_groups(&d);
+        const int64_t ldy = strided ? d.J * d.Dout : d.Dout, ldx = strided ? d.J * d.Din : d.Din;
+        const int64_t step_y = strided ? d.Dout : rows * d.Dout, step_x = strided ? d.Din : rows * d.Din;
+        if (strided) {
+            xg = (float *)x;
+            dyg = (float *)dy;
+        } else {
+            gather_groups(x, xg, &d, d.Din);
+            gather_groups(dy, dyg, &d, d.Dout);
+        }
+#pragma omp parallel for schedule(static) if (G > 1 && G * rows * d.Din * d.Dout > 32768)
+        for (int64_t g = 0; g < G; g++)
+            dmx_cpu_sgemm(true, false, d.Dout, d.Din, rows, 1.0f, dyg + g * step_y, ldy,
+                          xg + g * step_x, ldx, 1.0f, dW + g * d.Dout * d.Din, d.Din);
     }
-    if (bias)
-#pragma omp parallel for collapse(2) schedule(static) if (DMX_CPU_PARALLEL(dy_reads))
-        for (int64_t j = 0; j < J; j++)
-            for (int64_t r1 = 0; r1 < R1; r1++)
-                for (int64_t o = 0; o < Dout; o++) {
-                    float acc = 0.0f;
-                    for (int64_t m = 0; m < M; m++) {
-                        const float *dyo = dy + (((m * J + j) * Dout + o) * R1 + r1) * R2;
-                        for (int64_t r2 = 0; r2 < R2; r2++)
-                            acc += dyo[r2];
+    if (p->has_bias && dc) {
+        /* dc[j, r1, o] += sum_{m, r2} dy: per block j, rows m in order (a fixed summation
+         * order), reading dy contiguously. */
+        const int64_t block = d.Dout * d.R1;
+#pragma omp parallel for schedule(static) if (d.J > 1 && DMX_CPU_PARALLEL(d.M * d.J * block * d.R2))
+        for (int64_t j = 0; j < d.J; j++)
+            for (int64_t m = 0; m < d.M; m++) {
+                const float *dyb = dy + (m * d.J + j) * block * d.R2;
+                for (int64_t o = 0; o < d.Dout; o++)
+                    for (int64_t r1 = 0; r1 < d.R1; r1++) {
+                        float acc = 0.0f;
+                        for (int64_t r2 = 0; r2 < d.R2; r2++)
+                            acc += dyb[(o * d.R1 + r1) * d.R2 + r2];
+                        dc[(j * d.R1 + r1) * d.Dout + o] += acc;
                     }
-                    dc[(j * R1 + r1) * Dout + o] += acc;
-                }
+            }
+    }
     return DMX_OK;
 }

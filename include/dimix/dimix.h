@@ -14,6 +14,7 @@
 #include "dimix/nn.h"
 #include "dimix/models.h"
 #include "dimix/checkpoint.h"
+#include "dimix/train.h"
 #include "dimix/lra_data.h"
 
 #define DIMIX_VERSION_MAJOR 0

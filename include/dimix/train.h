@@ -33,6 +33,11 @@ typedef struct dmx_batch_source {
                       dmx_model_input *in, dmx_tensor **labels);
 } dmx_batch_source;
 
+/* A batch source over an image loader (dimix/data.h); the loader must outlive it. */
+struct dmx_loader;
+DMX_API dmx_status dmx_image_source_create(struct dmx_loader *loader, dmx_batch_source **out);
+DMX_API void dmx_image_source_destroy(dmx_batch_source *src);
+
 typedef struct dmx_eval_result {
     int64_t examples, correct;
     double loss;        /* mean cross-entropy */

@@ -1,0 +1,30 @@
+/* What `dimix train` and `dimix eval` share: opening the image data a user names, building the
+ * loader and batch source for it, and opening the device. */
+#ifndef DMX_APP_DATA_H
+#define DMX_APP_DATA_H
+
+#include <stdbool.h>
+
+#include "dimix/dimix.h"
+
+#define DMX_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+/* `spec` is a directory (CIFAR-10/100 binary, MNIST/Fashion-MNIST IDX, detected), or
+ * "synthetic[:C:H:classes:count]" for a small generated set. */
+dmx_status dmx_app_open_images(const char *spec, dmx_split split, dmx_image_dataset **out);
+
+typedef struct dmx_app_images {
+    dmx_image_dataset *ds;
+    dmx_loader *loader;
+    dmx_batch_source *source;
+} dmx_app_images;
+
+/* Loader (with `opts`) and batch source over `ds` (which the struct then owns). */
+dmx_status dmx_app_images_make(dmx_image_dataset *ds, const dmx_loader_options *opts,
+                               dmx_app_images *out);
+void dmx_app_images_free(dmx_app_images *im);
+
+/* Opens `name` (NULL: DIMIX_DEVICE or auto) and prints which device runs. */
+dmx_status dmx_app_open_device(const char *cmd, const char *name, dmx_device **out);
+
+#endif

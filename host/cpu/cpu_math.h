@@ -1,0 +1,72 @@
+/* Branch-free float exp and erf for the CPU reference, written so loops over them vectorize
+ * (libm's erff and expf are scalar calls: they made GELU 40% of a Mixer's training time).
+ * Accuracy, checked against double-precision libm over [-30, 30] by tests/unit/test_cpu_math:
+ * exp relative error < 3e-7, erf absolute error < 1.5e-7. */
+#ifndef DMX_CPU_MATH_H
+#define DMX_CPU_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline float dmx_bits_to_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* e^x = 2^k e^r, k = round(x / ln 2), |r| <= ln2 / 2, e^r by a degree-6 Taylor polynomial.
+ * Inputs below -87.3 give 0; above 88 the result saturates at e^88 (no inf: callers never need
+ * more range), so 2^k stays a normal float. */
+static inline float dmx_expf(float x)
+{
+    const float in = x;
+    x = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x;
+    /* round to nearest by adding and removing 1.5 * 2^23 (no libm call, so loops vectorize) */
+    float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - k * 0.693145751953125f;          /* ln 2 split in two for accuracy */
+    r = r - k * 1.428606765330187045e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t e = (int32_t)k + 127;
+    float v = p * dmx_bits_to_float((uint32_t)e << 23);
+    return in < -87.3f ? 0.0f : v; /* below the normal range the true value rounds to ~0 */
+}
+
+/* erf(x): for |x| < 0.5 its Taylor series (7 terms, truncation < 1e-9), else 1 - erfc(|x|)
+ * with sign, erfc by the Chebyshev fit t exp(-z^2 + P(t)), t = 1 / (1 + z/2) (Numerical
+ * Recipes' erfcc; fractional error < 1.2e-7). Both are computed and one selected, without a
+ * branch, so loops vectorize. */
+static inline float dmx_erff(float x)
+{
+    float x2 = x * x, s = 1.0f / 9360.0f;
+    s = s * x2 - 1.0f / 1320.0f;
+    s = s * x2 + 1.0f / 216.0f;
+    s = s * x2 - 1.0f / 42.0f;
+    s = s * x2 + 1.0f / 10.0f;
+    s = s * x2 - 1.0f / 3.0f;
+    s = s * x2 + 1.0f;
+    float small = 1.12837916709551257f * x * s; /* 2 / sqrt(pi) */
+    float z = x < 0 ? -x : x;
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    float erfc = t * dmx_expf(-z * z + p);
+    float r = 1.0f - erfc;
+    return z < 0.5f ? small : x < 0 ? -r : r;
+}
+
+#endif

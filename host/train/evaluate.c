@@ -1,0 +1,106 @@
+/* Evaluation: one pass in inference mode; accuracy, mean loss and the confusion matrix. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "dimix/train.h"
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void dmx_eval_result_free(dmx_eval_result *r)
+{
+    if (r) {
+        free(r->confusion);
+        r->confusion = NULL;
+    }
+}
+
+/* Counts one batch: argmax of each row against its label. */
+static dmx_status score_batch(dmx_eval_result *r, const dmx_tensor *logits,
+                              const dmx_tensor *labels)
+{
+    const int64_t B = logits->shape[0], K = logits->shape[1];
+    float *z = malloc((size_t)(B * K) * sizeof *z);
+    int32_t *y = malloc((size_t)B * sizeof *y);
+    dmx_status s = z && y ? DMX_OK : dmx_fail(DMX_ERR_OUT_OF_MEMORY, "evaluate: out of memory");
+    if (s == DMX_OK)
+        s = dmx_tensor_to_host(logits, z, (size_t)(B * K) * sizeof *z);
+    if (s == DMX_OK)
+        s = dmx_tensor_to_host(labels, y, (size_t)B * sizeof *y);
+    for (int64_t b = 0; s == DMX_OK && b < B; b++) {
+        int64_t best = 0;
+        for (int64_t k = 1; k < K; k++)
+            if (z[b * K + k] > z[b * K + best])
+                best = k;
+        if (y[b] < 0 || y[b] >= K) {
+            s = dmx_fail(DMX_ERR_FORMAT, "evaluate: label %d outside [0, %lld)", y[b],
+                         (long long)K);
+            break;
+        }
+        r->correct += best == y[b];
+        r->confusion[y[b] * K + best]++;
+    }
+    r->examples += B;
+    free(z);
+    free(y);
+    return s;
+}
+
+static dmx_status evaluate_all(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
+                               const dmx_eval_options *o, dmx_eval_result *out)
+{
+    int64_t n = src->batches_per_epoch(src->self);
+    if (o->max_batches > 0 && o->max_batches < n)
+        n = o->max_batches;
+    double loss_sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        DMX_TRY(dmx_ctx_reset(ctx));
+        dmx_model_input in;
+        dmx_tensor *labels = NULL, *logits = NULL, *loss = NULL;
+        DMX_TRY(src->get(src->self, ctx, 0, i, &in, &labels));
+        DMX_TRY(dmx_model_forward(ctx, model, &in, &logits));
+        DMX_TRY(dmx_cross_entropy(ctx, logits, labels, 0.0f, &loss));
+        float l = 0;
+        DMX_TRY(dmx_tensor_to_host(loss, &l, sizeof l));
+        loss_sum += (double)l * (double)labels->shape[0];
+        DMX_TRY(score_batch(out, logits, labels));
+        if (o->on_logits)
+            DMX_TRY(o->on_logits(o->user, i, logits, labels));
+        if (o->on_batch)
+            o->on_batch(o->user, i + 1, n);
+    }
+    out->loss = out->examples ? loss_sum / (double)out->examples : NAN;
+    out->accuracy = out->examples ? (double)out->correct / (double)out->examples : NAN;
+    return DMX_OK;
+}
+
+dmx_status dmx_evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
+                        const dmx_eval_options *opts, dmx_eval_result *out)
+{
+    if (!ctx || !model || !src || !out)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_evaluate: NULL argument");
+    dmx_eval_options o = opts ? *opts : (dmx_eval_options){0};
+    memset(out, 0, sizeof *out);
+    out->classes = dmx_model_config_of(model)->classes;
+    out->confusion = calloc((size_t)out->classes * (size_t)out->classes, sizeof *out->confusion);
+    if (!out->confusion)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "evaluate: out of host memory");
+    bool grad = dmx_ctx_grad_enabled(ctx), training = dmx_ctx_training(ctx);
+    dmx_ctx_set_grad(ctx, false);
+    dmx_ctx_set_training(ctx, false);
+    double t0 = seconds_now();
+    dmx_status s = evaluate_all(ctx, model, src, &o, out);
+    out->seconds = seconds_now() - t0;
+    dmx_ctx_set_grad(ctx, grad);
+    dmx_ctx_set_training(ctx, training);
+    if (s != DMX_OK)
+        dmx_eval_result_free(out);
+    return s;
+}

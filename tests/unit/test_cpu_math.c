@@ -1,0 +1,51 @@
+/* The CPU reference's vectorizable exp and erf (host/cpu/cpu_math.h) against double-precision
+ * libm on a dense grid over [-30, 30] plus the special points. */
+#include <math.h>
+#include <stdio.h>
+
+#include "cpu/cpu_math.h"
+#include "test_util.h"
+
+static void test_exp_relative_error(void **state)
+{
+    (void)state;
+    double worst = 0, at = 0;
+    for (int i = 0; i <= 2000000; i++) {
+        float x = -87.0f + 175.0f * (float)i / 2000000.0f;
+        double want = exp((double)x), got = dmx_expf(x);
+        double rel = fabs(got - want) / want;
+        if (rel > worst)
+            worst = rel, at = x;
+    }
+    printf("  exp: worst relative error %.3g at %.9g\n", worst, at);
+    assert_true(worst < 3e-7);
+    assert_true(dmx_expf(0.0f) == 1.0f);
+    assert_true(dmx_expf(-200.0f) >= 0.0f && dmx_expf(-200.0f) < 1e-37f);
+    assert_true(isfinite(dmx_expf(200.0f)));
+}
+
+static void test_erf_absolute_error(void **state)
+{
+    (void)state;
+    double worst = 0, at = 0;
+    for (int i = 0; i <= 2000000; i++) {
+        float x = -30.0f + 60.0f * (float)i / 2000000.0f;
+        double err = fabs((double)dmx_erff(x) - erf((double)x));
+        if (err > worst)
+            worst = err, at = x;
+    }
+    printf("  erf: worst absolute error %.3g at %.9g\n", worst, at);
+    assert_true(worst < 1.5e-7);
+    assert_true(dmx_erff(0.0f) == 0.0f || fabsf(dmx_erff(0.0f)) < 2e-7f);
+    assert_true(dmx_erff(30.0f) == 1.0f && dmx_erff(-30.0f) == -1.0f);
+    assert_true(dmx_erff(150.0f) == 1.0f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exp_relative_error),
+        cmocka_unit_test(test_erf_absolute_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
