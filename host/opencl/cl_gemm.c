@@ -73,16 +73,14 @@ static dmx_status clblast(dmx_device *dev, const dmx_op_call *call, bool ta, boo
     if (st != CLBlastSuccess)
         return dmx_fail(st == CLBlastTempBufferAllocFailure ? DMX_ERR_OUT_OF_MEMORY
                                                             : DMX_ERR_BACKEND,
-                        "%s: op %s: CLBlastSgemmStridedBatched (M %d, N %d, K %d, batch %d) "
-                        "failed with CLBlast status %d%s", cd->label, dmx_op_name(call->op), M, N,
-                        K, batch, (int)st,
+                        "%s: CLBlastSgemmStridedBatched (M %d, N %d, K %d, batch %d) failed "
+                        "with CLBlast status %d%s", cd->label, M, N, K, batch, (int)st,
                         " (DIMIX_OPENCL_CLBLAST=0 uses dimix's own GEMM kernel instead)");
     cd->last_op = dmx_op_name(call->op);
     if (cd->sync_each_op) {
         cl_int err = clFinish(cd->queue);
         if (err != CL_SUCCESS)
-            return dmx_cl_fail(cd, err, "op %s: CLBlast GEMM failed while running",
-                               dmx_op_name(call->op));
+            return dmx_cl_fail(cd, err, "CLBlast's GEMM failed while running");
     }
     return DMX_OK;
 }

@@ -63,8 +63,8 @@ dmx_status dmx_cl_run(dmx_cl_launch *L, size_t g0, size_t g1, size_t g2)
 {
     dmx_cl_device *cd = L->cd;
     if (L->err != CL_SUCCESS)
-        return dmx_cl_fail(cd, L->err, "op %s: setting argument %u of kernel %s", L->op,
-                           L->failed_arg, L->kname);
+        return dmx_cl_fail(cd, L->err, "setting argument %u of kernel %s", L->failed_arg,
+                           L->kname);
     if (g0 == 0 || g1 == 0 || g2 == 0)
         return DMX_OK;
     size_t global[3] = {g0 * DMX_CL_WG, g1, g2}, local[3] = {DMX_CL_WG, 1, 1};
@@ -72,14 +72,13 @@ dmx_status dmx_cl_run(dmx_cl_launch *L, size_t g0, size_t g1, size_t g2)
     cl_int err = clEnqueueNDRangeKernel(cd->queue, L->kernel, dims, NULL, global, local, 0, NULL,
                                         NULL);
     if (err != CL_SUCCESS)
-        return dmx_cl_fail(cd, err, "op %s: launching kernel %s on %zu x %zu x %zu work-groups",
-                           L->op, L->kname, g0, g1, g2);
+        return dmx_cl_fail(cd, err, "launching kernel %s on %zu x %zu x %zu work-groups",
+                           L->kname, g0, g1, g2);
     cd->last_op = L->op;
     if (cd->sync_each_op) {
         err = clFinish(cd->queue);
         if (err != CL_SUCCESS)
-            return dmx_cl_fail(cd, err, "op %s: kernel %s failed while running", L->op,
-                               L->kname);
+            return dmx_cl_fail(cd, err, "kernel %s failed while running", L->kname);
     }
     return DMX_OK;
 }
