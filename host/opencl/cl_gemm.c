@@ -42,8 +42,11 @@ static dmx_status tiled(dmx_device *dev, const dmx_op_call *call, bool ta, bool 
                         int K, float alpha, dmx_cl_matrix A, dmx_cl_matrix B, float beta,
                         dmx_cl_matrix C, int batch)
 {
+    /* 32-wide tiles when a 64-wide one would be mostly padding (cl/gemm.cl). */
+    const int tile = M <= 32 || N <= 32 ? 32 : 64;
     dmx_cl_launch L;
-    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_GEMM, "gemm_tiled", &L));
+    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_GEMM, tile == 32 ? "gemm_tiled_32" : "gemm_tiled_64",
+                         &L));
     dmx_cl_arg_mem(&L, A.mem, A.offset);
     dmx_cl_arg_mem(&L, B.mem, B.offset);
     dmx_cl_arg_mem(&L, C.mem, C.offset);
@@ -53,7 +56,7 @@ static dmx_status tiled(dmx_device *dev, const dmx_op_call *call, bool ta, bool 
         dmx_cl_arg_i32(&L, ints[i]);
     dmx_cl_arg_f32(&L, alpha);
     dmx_cl_arg_f32(&L, beta);
-    const size_t tiles = (size_t)((M + 63) / 64) * ((N + 63) / 64) * batch;
+    const size_t tiles = (size_t)((M + tile - 1) / tile) * ((N + tile - 1) / tile) * batch;
     return dmx_cl_run(&L, tiles, 1, 1);
 }
 
