@@ -61,7 +61,8 @@ inline void dmx_gemm_tile(__global const float *A, __global const float *B, __gl
             else
                 bk = dmx_split(e, T, &bn);
             const int n = n0 + bn, kb = k0 + bk;
-            Bs[bk][bn] = n < N && kb < K ? B[trans_b ? (long)n * ldb + kb : (long)kb * ldb + n] : 0.0f;
+            Bs[bk][bn] = n < N && kb < K ? B[trans_b ? (long)n * ldb + kb : (long)kb * ldb + n]
+                                         : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int k = 0; k < DMX_GK; k++) {

@@ -24,9 +24,20 @@ static dmx_status backward(dmx_device *dev, const dmx_op_call *call, const char 
     return dmx_cl_run_1d(&L, (size_t)p->n);
 }
 
-dmx_status dmx_cl_gelu(dmx_device *dev, const dmx_op_call *call) { return forward(dev, call, "gelu"); }
-dmx_status dmx_cl_elu(dmx_device *dev, const dmx_op_call *call) { return forward(dev, call, "elu"); }
-dmx_status dmx_cl_relu(dmx_device *dev, const dmx_op_call *call) { return forward(dev, call, "relu"); }
+dmx_status dmx_cl_gelu(dmx_device *dev, const dmx_op_call *call)
+{
+    return forward(dev, call, "gelu");
+}
+
+dmx_status dmx_cl_elu(dmx_device *dev, const dmx_op_call *call)
+{
+    return forward(dev, call, "elu");
+}
+
+dmx_status dmx_cl_relu(dmx_device *dev, const dmx_op_call *call)
+{
+    return forward(dev, call, "relu");
+}
 
 dmx_status dmx_cl_gelu_bwd(dmx_device *dev, const dmx_op_call *call)
 {

@@ -313,7 +313,8 @@ static dmx_status opencl_buffer_read(dmx_buffer *buf, size_t offset, void *dst, 
     return err == CL_SUCCESS ? DMX_OK : wait_failed(cd, err, "clEnqueueReadBuffer");
 }
 
-static dmx_status opencl_buffer_copy(dmx_buffer *src, size_t so, dmx_buffer *dst, size_t doff, size_t n)
+static dmx_status opencl_buffer_copy(dmx_buffer *src, size_t so, dmx_buffer *dst, size_t doff,
+                                     size_t n)
 {
     dmx_cl_device *cd = dmx_cl_dev(src->dev);
     cl_mem s = (cl_mem)src->impl, d = (cl_mem)dst->impl;

@@ -44,9 +44,9 @@ static dmx_status tiled(dmx_device *dev, const dmx_op_call *call, bool ta, bool 
 {
     /* 32-wide tiles when a 64-wide one would be mostly padding (cl/gemm.cl). */
     const int tile = M <= 32 || N <= 32 ? 32 : 64;
+    const char *kernel = tile == 32 ? "gemm_tiled_32" : "gemm_tiled_64";
     dmx_cl_launch L;
-    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_GEMM, tile == 32 ? "gemm_tiled_32" : "gemm_tiled_64",
-                         &L));
+    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_GEMM, kernel, &L));
     dmx_cl_arg_mem(&L, A.mem, A.offset);
     dmx_cl_arg_mem(&L, B.mem, B.offset);
     dmx_cl_arg_mem(&L, C.mem, C.offset);

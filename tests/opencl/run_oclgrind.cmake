@@ -21,8 +21,9 @@ if(BREAK_KERNEL)
   file(REMOVE_RECURSE ${kernels})
   file(COPY ${SOURCE_DIR}/cl/ DESTINATION ${kernels})
   file(READ ${kernels}/elementwise.cl text)
-  string(REPLACE "    y += y_off;\n    const long i = (long)get_global_id(0) * 4;\n    if (i + 4 <= n)\n        vstore4((uint4)(bits)"
-                 "    y += y_off + 100000000;\n    const long i = (long)get_global_id(0) * 4;\n    if (i + 4 <= n)\n        vstore4((uint4)(bits)"
+  # The fill kernel's first statement moves its pointer 100M elements past the buffer.
+  set(fill_start "DMX_KERNEL void fill(__global uint *y, ulong y_off, int n, uint bits)\n{\n")
+  string(REPLACE "${fill_start}    y += y_off;" "${fill_start}    y += y_off + 100000000;"
                  broken "${text}")
   if(broken STREQUAL text)
     message(FATAL_ERROR "could not patch the fill kernel of ${kernels}/elementwise.cl")

@@ -82,7 +82,8 @@ static void test_reductions_are_bitwise_repeatable(void **state)
     const dmx_p_embedding em = {.n = 3000, .dim = 70, .vocab = 90};
     const dmx_p_reduce rd = {.n = 300001};
     const dmx_p_softmax sm = {.rows = 30, .cols = 1000, .scale = 0.7f};
-    const dmx_p_cross_entropy ce = {.rows = 30, .cols = 1000, .smoothing = 0.1f, .scale = 1.0f / 30};
+    const dmx_p_cross_entropy ce = {.rows = 30, .cols = 1000, .smoothing = 0.1f,
+                                    .scale = 1.0f / 30};
     const size_t nx = 2000 * 2 * 8 * 4, nw = 2 * 4 * 8 * 8, nc = 2 * 4 * 8;
     const det_case cases[] = {
         {"butterfly weights, 2000 rows", DMX_OP_MIX_LINEAR_BWD_W, &ml, {nx, nx, nw, nc}, -1, 0},

@@ -1,7 +1,8 @@
 /* OpenCL failures give clear messages naming the device and the op, nothing crashes, and the
  * device and the CPU reference keep working afterwards: a kernel that fails to build (through
  * DIMIX_KERNEL_DIR), a kernel launch that fails, an allocation beyond the device's limit, and
- * op parameters that would reach outside their buffers. (No platform at all: test_opencl_no_platform.) */
+ * op parameters that would reach outside their buffers. (No platform at all:
+ * test_opencl_no_platform.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
