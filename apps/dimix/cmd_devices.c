@@ -45,20 +45,6 @@ static void print_json(int n)
     printf("\n]\n");
 }
 
-/* One line per GPU backend without devices: not built, or why (no driver, ...). Diagnostics:
- * on stderr in JSON mode, so the JSON on stdout stays a plain list of devices. */
-static void print_missing_backends(FILE *out)
-{
-    const dmx_backend_kind kinds[] = {DMX_BACKEND_OPENCL, DMX_BACKEND_VULKAN};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        const char *why = dmx_backend_why_none(kinds[k]);
-        if (!why)
-            fprintf(out, "%s: not built into this dimix\n", dmx_backend_name(kinds[k]));
-        else if (*why)
-            fprintf(out, "%s: no devices: %s\n", dmx_backend_name(kinds[k]), why);
-    }
-}
-
 int dmx_cmd_devices(int argc, char **argv)
 {
     int json = 0;
@@ -68,8 +54,8 @@ int dmx_cmd_devices(int argc, char **argv)
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: dimix devices [--json]\n\n"
                    "Lists every device of every compiled-in backend: name (what --device takes),\n"
-                   "backend, type, memory, and the driver's description; then why a backend\n"
-                   "has no devices (not built, no driver) where that is so.\n");
+                   "backend, type, memory, and the driver's description; for a backend without\n"
+                   "devices, the reason (no driver installed, not built in).\n");
             return 0;
         } else {
             fprintf(stderr, "dimix devices: unknown option '%s' (try --help)\n", argv[i]);
@@ -79,7 +65,6 @@ int dmx_cmd_devices(int argc, char **argv)
     int n = dmx_device_count();
     if (json) {
         print_json(n);
-        print_missing_backends(stderr);
         return 0;
     }
     printf("%-10s %-7s %-5s %10s  %s\n", "NAME", "BACKEND", "TYPE", "MEMORY", "DESCRIPTION");
@@ -91,6 +76,12 @@ int dmx_cmd_devices(int argc, char **argv)
                dmx_device_type_name(d.type), (double)d.memory_bytes / (1024.0 * 1024.0 * 1024.0),
                d.description, d.vendor, d.driver);
     }
-    print_missing_backends(stdout);
+    /* Say why a GPU backend has no device, so a missing driver is not a silent omission. */
+    const dmx_backend_kind gpu_backends[] = {DMX_BACKEND_OPENCL, DMX_BACKEND_VULKAN};
+    for (size_t b = 0; b < sizeof gpu_backends / sizeof *gpu_backends; b++) {
+        const char *why = dmx_backend_why_none(gpu_backends[b]);
+        if (*why)
+            printf("%s: no devices: %s\n", dmx_backend_name(gpu_backends[b]), why);
+    }
     return 0;
 }

@@ -101,7 +101,7 @@ const char *dmx_backend_why_none(dmx_backend_kind kind)
             return backend_init_error[b];
         return backend_device_count(b) > 0 ? "" : dmx_backends[b]->why_none();
     }
-    return NULL;
+    return "not built into this dimix (configured off, or its SDK was missing at configure time)";
 }
 
 const char *dmx_backend_name(dmx_backend_kind kind)
