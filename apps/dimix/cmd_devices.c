@@ -54,7 +54,8 @@ int dmx_cmd_devices(int argc, char **argv)
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: dimix devices [--json]\n\n"
                    "Lists every device of every compiled-in backend: name (what --device takes),\n"
-                   "backend, type, memory, and the driver's description.\n");
+                   "backend, type, memory, and the driver's description; for a backend without\n"
+                   "devices, the reason (no driver installed, not built in).\n");
             return 0;
         } else {
             fprintf(stderr, "dimix devices: unknown option '%s' (try --help)\n", argv[i]);
@@ -74,6 +75,13 @@ int dmx_cmd_devices(int argc, char **argv)
         printf("%-10s %-7s %-5s %7.1f GiB  %s (%s; %s)\n", d.name, dmx_backend_name(d.backend),
                dmx_device_type_name(d.type), (double)d.memory_bytes / (1024.0 * 1024.0 * 1024.0),
                d.description, d.vendor, d.driver);
+    }
+    /* Say why a GPU backend has no device, so a missing driver is not a silent omission. */
+    const dmx_backend_kind gpu_backends[] = {DMX_BACKEND_OPENCL, DMX_BACKEND_VULKAN};
+    for (size_t b = 0; b < sizeof gpu_backends / sizeof *gpu_backends; b++) {
+        const char *why = dmx_backend_why_none(gpu_backends[b]);
+        if (*why)
+            printf("%s: no devices: %s\n", dmx_backend_name(gpu_backends[b]), why);
     }
     return 0;
 }

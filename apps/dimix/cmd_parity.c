@@ -10,7 +10,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: dimix parity [--device NAME]... [--op NAME] [--small] [--json FILE] [-v]\n\n"
+            "usage: dimix parity [--device NAME]... [--op NAME] [--small] [--once] [--json FILE]\n"
+            "                    [-v]\n\n"
             "Runs every device operator, forward and backward, over shape sweeps on each device\n"
             "and compares it with the CPU reference (guard bands, NaN-prefilled outputs,\n"
             "untouched inputs, determinism, per-element tolerance and normalised MSE).\n"
@@ -18,6 +19,7 @@ static void usage(FILE *out)
             "  --device NAME  a device to check (repeatable); default: every device present\n"
             "  --op NAME      only ops whose name contains NAME\n"
             "  --small        skip the larger shapes\n"
+            "  --once         run each case once (no determinism rerun): for slow simulators\n"
             "  --json FILE    also write the report as JSON ('-' for stdout)\n"
             "  -v             one line per case\n"
             "Exit status: 0 all passed, 1 a failure, 2 bad usage.\n");
@@ -46,6 +48,8 @@ int dmx_cmd_parity(int argc, char **argv)
             json = argv[++i];
         } else if (strcmp(argv[i], "--small") == 0) {
             opts.small_only = true;
+        } else if (strcmp(argv[i], "--once") == 0) {
+            opts.single_run = true;
         } else if (strcmp(argv[i], "-v") == 0) {
             opts.verbose = true;
         } else {

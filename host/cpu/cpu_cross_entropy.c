@@ -33,8 +33,12 @@ dmx_status dmx_cpu_cross_entropy(dmx_device *dev, const dmx_op_call *call)
         }
         double lse = row_logsumexp(zr, K), acc = 0.0;
         double off = (double)p->smoothing / (double)K, on = 1.0 - p->smoothing + off;
-        for (int64_t k = 0; k < K; k++)
-            acc += (k == label ? on : off) * ((double)zr[k] - lse);
+        for (int64_t k = 0; k < K; k++) {
+            /* A target of weight 0 adds nothing (0 log 0 = 0), even where log p = -inf. */
+            double w = k == label ? on : off;
+            if (w != 0.0)
+                acc += w * ((double)zr[k] - lse);
+        }
         loss[r] = (float)-acc;
     }
     return DMX_OK;

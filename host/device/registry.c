@@ -91,6 +91,19 @@ dmx_status dmx_device_get_info(int index, dmx_device_info *out)
     return DMX_OK;
 }
 
+const char *dmx_backend_why_none(dmx_backend_kind kind)
+{
+    pthread_once(&registry_once, registry_init);
+    for (int b = 0; dmx_backends[b]; b++) {
+        if (dmx_backends[b]->kind != kind)
+            continue;
+        if (!backend_ready[b])
+            return backend_init_error[b];
+        return backend_device_count(b) > 0 ? "" : dmx_backends[b]->why_none();
+    }
+    return "not built into this dimix (configured off, or its SDK was missing at configure time)";
+}
+
 const char *dmx_backend_name(dmx_backend_kind kind)
 {
     switch (kind) {

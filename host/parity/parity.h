@@ -36,6 +36,9 @@ const dmx_parity_tolerance *dmx_parity_tolerance_of(dmx_parity_class cls);
 typedef struct dmx_parity_opts {
     const char *op_filter; /* run only ops whose name contains this, or NULL */
     bool small_only;       /* skip the larger shapes (e.g. under oclgrind) */
+    bool single_run;       /* run each case once on the devices under test, without the second
+                            * run that checks determinism and prefill reads: for simulators as
+                            * slow as oclgrind, whose own checks are the point there */
     bool verbose;          /* one line per case */
     FILE *log;             /* where failures and the table go (stderr when NULL) */
 } dmx_parity_opts;

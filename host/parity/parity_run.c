@@ -200,14 +200,15 @@ int dmx_parity_check(const dmx_parity_case *c, const uint32_t *ref_image, const 
 
 /* Runs case `c` on `dev` twice (outputs pre-filled with NaN, then with 1.0): both runs must
  * agree bit for bit, which catches nondeterminism and ops that read what they should overwrite.
- * Returns the first image (caller frees) or NULL with the status in *status. */
-static uint32_t *run_checked(check *k, dmx_device *dev, dmx_status *status)
+ * With `once`, only the first run. Returns the first image (caller frees) or NULL with the
+ * status in *status. */
+static uint32_t *run_checked(check *k, dmx_device *dev, bool once, dmx_status *status)
 {
     uint32_t *first = NULL, *second = NULL;
     size_t n1 = 0, n2 = 0;
     *status = dmx_parity_run_case(dev, k->c, NAN_BITS, &first, &n1);
-    if (*status != DMX_OK)
-        return NULL;
+    if (*status != DMX_OK || once)
+        return first;
     *status = dmx_parity_run_case(dev, k->c, ONE_BITS, &second, &n2);
     if (*status != DMX_OK) {
         free(first);
@@ -271,7 +272,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
         check kr = {.log = log, .device = "cpu", .c = c};
         dmx_status rs = DMX_OK;
         double t_ref = now_seconds();
-        uint32_t *ref_image = run_checked(&kr, ref, &rs);
+        uint32_t *ref_image = run_checked(&kr, ref, false, &rs);
         t_ref = now_seconds() - t_ref;
         if (!ref_image) {
             s = dmx_fail_context(rs, "parity: the CPU reference failed on %s / %s: ",
@@ -294,7 +295,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
                 report->seconds[d] += t_ref;
             } else {
                 double t0 = now_seconds();
-                image = run_checked(&k, devs[d], &ds);
+                image = run_checked(&k, devs[d], o.single_run, &ds);
                 report->seconds[d] += now_seconds() - t0;
             }
             if (ds == DMX_ERR_UNSUPPORTED) {

@@ -70,6 +70,11 @@ DMX_API const dmx_device_info *dmx_device_info_of(const dmx_device *dev);
 /* Waits until all work submitted to the device has finished; reports deferred errors. */
 DMX_API dmx_status dmx_device_sync(dmx_device *dev);
 
+/* Why a backend offers no device: "" when it has devices, otherwise a reason naming what is
+ * missing ("no OpenCL platform found (...): install an OpenCL driver ...", or "not built into
+ * this dimix" when the build left the backend out). */
+DMX_API const char *dmx_backend_why_none(dmx_backend_kind kind);
+
 /* "cpu", "opencl", "vulkan". */
 DMX_API const char *dmx_backend_name(dmx_backend_kind kind);
 DMX_API const char *dmx_device_type_name(dmx_device_type type);

@@ -38,6 +38,7 @@ int main(int argc, char **argv)
     }
     dmx_device_close(dev);
     dmx_parity_opts opts = {.small_only = getenv("DIMIX_PARITY_SMALL") != NULL,
+                            .single_run = getenv("DIMIX_PARITY_ONCE") != NULL,
                             .op_filter = getenv("DIMIX_PARITY_OP")};
     const char *names[1] = {device_name};
     dmx_status s = dmx_parity_run(names, 1, &opts, &report);
