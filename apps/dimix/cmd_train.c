@@ -130,12 +130,22 @@ static dmx_status build_config(const train_args *a, const dmx_image_dataset *ds,
     cfg->classes = ds->num_classes;
     if (strcmp(cfg->family, "patchonly") != 0)
         cfg->image = ds->height; /* patchonly keeps k1 k2: the loader resizes to it */
+    int image_given = 0;
     for (int i = 0; i < a->n_knobs; i++) {
         char key[64];
         const char *eq = strchr(a->knobs[i], '=');
         snprintf(key, sizeof key, "%.*s", (int)(eq - a->knobs[i]), a->knobs[i]);
         DMX_TRY(dmx_model_config_set(cfg, key, eq + 1));
+        image_given |= strcmp(key, "image") == 0;
     }
+    /* Patch-Only's image is k1 * k2 (the loader resizes to it): follow k1 and k2 unless the
+       user set the image too, in which case the check below names any mismatch. */
+    if (strcmp(cfg->family, "patchonly") == 0 && !image_given)
+        cfg->image = cfg->k1 * cfg->k2;
+    if (strcmp(cfg->family, "lra") == 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG,
+                        "%s is a Long Range Arena model: train it with `dimix lra train`",
+                        *preset_used);
     return dmx_model_config_check(cfg);
 }
 

@@ -114,6 +114,19 @@ static void test_bad_options_fail_with_usage_errors(void **state)
     assert_int_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "attention"));
     assert_non_null(strstr(out, "e1-butterfly-mlp"));
+    snprintf(cmd, sizeof cmd, "%s train --data synthetic --preset lra-listops", DIMIX);
+    assert_int_not_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "dimix lra train"));
+    /* Patch-Only's image follows k1 * k2 unless set; a mismatching image is named. */
+    snprintf(cmd, sizeof cmd, "%s train --data synthetic:1:8:3:32 --model patchonly depth=1 "
+             "k1=2 k2=3 --max-steps 1 --batch 8 --out %s/po", DIMIX, dir);
+    if (run(cmd, out, sizeof out) != 0)
+        fail_msg("patchonly k1=2 k2=3 failed:\n%s", out);
+    assert_non_null(strstr(out, "image=6 "));
+    snprintf(cmd, sizeof cmd, "%s train --data synthetic:1:8:3:32 --model patchonly k1=2 k2=3 "
+             "image=8 --max-steps 1", DIMIX);
+    assert_int_not_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "image 8 must equal k1 * k2"));
     snprintf(cmd, sizeof cmd, "%s eval --ckpt /nonexistent.safetensors --data synthetic", DIMIX);
     assert_int_not_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "/nonexistent.safetensors"));
