@@ -3,9 +3,11 @@
 #define DMX_LRA_TEST_UTIL_H
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -60,6 +62,36 @@ static inline char *lra_read_file(const char *path, size_t *size)
     if (size)
         *size = (size_t)n;
     return buf;
+}
+
+/* Runs the built `dimix <args>` with stdout and stderr in dir/out.txt; returns the exit code
+ * and the output (malloc'd). */
+static inline int lra_run_dimix(const char *dir, const char *args, char **output)
+{
+    char command[4096], path[600];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    snprintf(command, sizeof command, "'%s/dimix' %s > '%s' 2>&1", DIMIX_BINARY_DIR, args, path);
+    int status = system(command);
+    if (status == -1 || !WIFEXITED(status))
+        fail_msg("could not run: %s", command);
+    *output = lra_read_file(path, NULL);
+    return WEXITSTATUS(status);
+}
+
+/* Runs dimix and checks the exit code and that the output holds every needle (NULL-ended). */
+static inline void lra_expect_run(const char *dir, const char *args, int code, ...)
+{
+    char *out = NULL;
+    int got = lra_run_dimix(dir, args, &out);
+    if (got != code)
+        fail_msg("dimix %s: exit %d (want %d):\n%s", args, got, code, out);
+    va_list ap;
+    va_start(ap, code);
+    for (const char *needle = va_arg(ap, const char *); needle; needle = va_arg(ap, const char *))
+        if (!strstr(out, needle))
+            fail_msg("dimix %s: output lacks \"%s\":\n%s", args, needle, out);
+    va_end(ap);
+    free(out);
 }
 
 #endif

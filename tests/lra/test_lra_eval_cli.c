@@ -4,35 +4,11 @@
  * message naming the file and line (a line that is not Source<TAB>Target, an unknown token, a
  * sequence longer than the model) or the tensor and position (a batch file). */
 #include <math.h>
-#include <sys/wait.h>
 
 #include "lra_test_util.h"
 
 #define DIMIX DIMIX_BINARY_DIR "/dimix"
 #define FIXTURE(name) DIMIX_SOURCE_DIR "/tests/data/lra_" name ".safetensors"
-
-/* Runs `dimix <args>` with stdout and stderr in dir/out.txt; returns the exit code. */
-static int run_dimix(const char *dir, const char *args, char **output)
-{
-    char command[4096], path[600];
-    snprintf(path, sizeof path, "%s/out.txt", dir);
-    snprintf(command, sizeof command, "'%s' %s > '%s' 2>&1", DIMIX, args, path);
-    int status = system(command);
-    if (status == -1 || !WIFEXITED(status))
-        fail_msg("could not run: %s", command);
-    *output = lra_read_file(path, NULL);
-    return WEXITSTATUS(status);
-}
-
-static void expect_run(const char *dir, const char *args, int code, const char *needle)
-{
-    char *out = NULL;
-    int got = run_dimix(dir, args, &out);
-    if (got != code || !strstr(out, needle))
-        fail_msg("dimix %s: exit %d (want %d), output lacks \"%s\":\n%s", args, got, code, needle,
-                 out);
-    free(out);
-}
 
 /* max |a - b| / max |b| over n floats of two tensors. */
 static double rel_error(const float *got, const float *want, int64_t n)
@@ -76,7 +52,7 @@ static void test_torch_weights_through_the_cli(void **state)
         /* batch size 3: the 4 sequences take two forward passes, the second one short */
         snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch '%s' --device cpu "
                  "--batch-size 3 --dump-logits '%s'", weights, batch, dump);
-        expect_run(dir, args, 0, "logits: relative error");
+        lra_expect_run(dir, args, 0, "logits: relative error", NULL);
         int64_t n = 0, m = 0;
         float *got = read_f32(dump, "logits", &n), *want = read_f32(batch, "logits", &m);
         assert_int_equal(n, m);
@@ -115,9 +91,9 @@ static void test_listops_files(void **state)
                         "( ( [MIN 4 ) 7 ) ] )\t4\n");
     snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task listops --batch-size 2",
              ckpt, dir);
-    expect_run(dir, args, 0, "sequences/s");
-    expect_run(dir, args, 0, "/3), loss");
-    expect_run(dir, args, 0, "activations (peak)");
+    lra_expect_run(dir, args, 0, "sequences/s", NULL);
+    lra_expect_run(dir, args, 0, "/3), loss", NULL);
+    lra_expect_run(dir, args, 0, "activations (peak)", NULL);
     /* bad lines: each message names the file and the line */
     static const struct {
         const char *text, *needle;
@@ -131,18 +107,18 @@ static void test_listops_files(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         lra_write_text(tsv, bad[i].text);
-        expect_run(dir, args, 1, bad[i].needle);
+        lra_expect_run(dir, args, 1, bad[i].needle, NULL);
     }
     lra_write_text(tsv, "Source\tTarget\n( [SM 1 2 ] )\t3\n");
     snprintf(args, sizeof args, "lra eval --preset lra-listops-dense seq_len=16 --data '%s' "
              "--task listops", dir);
-    expect_run(dir, args, 0, "attention=dense heads=2");
+    lra_expect_run(dir, args, 0, "attention=dense heads=2", NULL);
     snprintf(args, sizeof args, "lra eval --preset lra-listops seq_len=17 --data '%s' "
              "--task listops", dir);
-    expect_run(dir, args, 1, "seq_len 17");
+    lra_expect_run(dir, args, 1, "seq_len 17", NULL);
     snprintf(args, sizeof args, "lra eval --preset lra-listops =8 --data '%s' "
              "--task listops", dir);
-    expect_run(dir, args, 1, "'=8' is not KNOB=VALUE");
+    lra_expect_run(dir, args, 1, "'=8' is not KNOB=VALUE", NULL);
     lra_remove_tree(dir);
 }
 
@@ -171,9 +147,9 @@ static void test_bad_batch_files(void **state)
         DMX_ASSERT_OK(dmx_st_writer_save(w, path));
         dmx_st_writer_destroy(w);
         snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch '%s'", ckpt, path);
-        expect_run(dir, args, 1, variant == 0 ? "batch.safetensors: sequences of 32 tokens are "
-                                                "longer than the model's seq_len 16"
-                                              : "batch.safetensors: ids[1][5] = 18");
+        lra_expect_run(dir, args, 1, variant == 0 ? "batch.safetensors: sequences of 32 tokens are "
+                                                    "longer than the model's seq_len 16"
+                                                  : "batch.safetensors: ids[1][5] = 18", NULL);
     }
     /* Pathfinder images of 8 x 8 = 64 pixels for a model of 16 tokens */
     uint8_t labels8[2] = {0, 1}, pixels[2 * 64] = {0};
@@ -181,11 +157,12 @@ static void test_bad_batch_files(void **state)
     DMX_ASSERT_OK(dmx_pathfinder_write(path, 8, 2, labels8, pixels));
     snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task pathfinder", ckpt,
              path);
-    expect_run(dir, args, 1, "pf8.pfb: sequences of 64 tokens, the model takes 16 (seq_len)");
-    expect_run(dir, "lra eval --batch x", 2, "needs --ckpt FILE");
+    lra_expect_run(dir, args, 1, "pf8.pfb: sequences of 64 tokens, the model takes 16 (seq_len)",
+                   NULL);
+    lra_expect_run(dir, "lra eval --batch x", 2, "needs --ckpt FILE", NULL);
     snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task sudoku", ckpt, dir);
-    expect_run(dir, args, 1, "unknown LRA task 'sudoku'");
-    expect_run(dir, "lra --help", 0, "eval ");
+    lra_expect_run(dir, args, 1, "unknown LRA task 'sudoku'", NULL);
+    lra_expect_run(dir, "lra --help", 0, "eval ", NULL);
     lra_remove_tree(dir);
 }
 

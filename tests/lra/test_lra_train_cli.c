@@ -2,40 +2,8 @@
  * checkpoint that `dimix lra eval` reads; a run stopped with --stop-after and resumed ends with
  * the same checkpoint and step log, byte for byte, as an uninterrupted one; Pathfinder trains
  * from .pfb files; bad data and options fail naming the file, line or option. */
-#include <stdarg.h>
-#include <sys/wait.h>
 
 #include "lra_test_util.h"
-
-#define DIMIX DIMIX_BINARY_DIR "/dimix"
-
-static int run_dimix(const char *dir, const char *args, char **output)
-{
-    char command[4096], path[600];
-    snprintf(path, sizeof path, "%s/out.txt", dir);
-    snprintf(command, sizeof command, "'%s' %s > '%s' 2>&1", DIMIX, args, path);
-    int status = system(command);
-    if (status == -1 || !WIFEXITED(status))
-        fail_msg("could not run: %s", command);
-    *output = lra_read_file(path, NULL);
-    return WEXITSTATUS(status);
-}
-
-/* Runs dimix and checks the exit code and that the output holds every needle (NULL-ended). */
-static void expect_run(const char *dir, const char *args, int code, ...)
-{
-    char *out = NULL;
-    int got = run_dimix(dir, args, &out);
-    if (got != code)
-        fail_msg("dimix %s: exit %d (want %d):\n%s", args, got, code, out);
-    va_list ap;
-    va_start(ap, code);
-    for (const char *needle = va_arg(ap, const char *); needle; needle = va_arg(ap, const char *))
-        if (!strstr(out, needle))
-            fail_msg("dimix %s: output lacks \"%s\":\n%s", args, needle, out);
-    va_end(ap);
-    free(out);
-}
 
 static void expect_same_file(const char *a, const char *b)
 {
@@ -58,11 +26,11 @@ static void test_listops_train_resume_eval(void **state)
     lra_make_temp_dir(dir, sizeof dir, "train-listops");
     snprintf(args, sizeof args, "lra gen listops --out '%s/data' --train 200 --val 20 --test 40 "
              "--min-len 10 --max-len 64 --seed 2", dir);
-    expect_run(dir, args, 0, "basic_train.tsv (200)", NULL);
+    lra_expect_run(dir, args, 0, "basic_train.tsv (200)", NULL);
 
     snprintf(args, sizeof args, LISTOPS_RUN, dir, dir, "full");
-    expect_run(dir, args, 0, "epoch 1/2: train loss", "epoch 2/2: train loss", "done: 24 steps",
-               NULL);
+    lra_expect_run(dir, args, 0, "epoch 1/2: train loss", "epoch 2/2: train loss",
+                   "done: 24 steps", NULL);
     const char *files[4] = {"log.csv", "epochs.csv", "curves.svg", "checkpoint.safetensors"};
     for (int f = 0; f < 4; f++) {
         snprintf(a, sizeof a, "%s/full/%s", dir, files[f]);
@@ -71,11 +39,11 @@ static void test_listops_train_resume_eval(void **state)
 
     /* stopped after 10 steps (inside epoch 1), then resumed to 24 */
     snprintf(args, sizeof args, LISTOPS_RUN " --stop-after 10", dir, dir, "split");
-    expect_run(dir, args, 0, "done: 10 steps", NULL);
+    lra_expect_run(dir, args, 0, "done: 10 steps", NULL);
     snprintf(args, sizeof args, "lra train --task listops --data '%s/data' --steps 24 --batch 16 "
              "--warmup 5 --lr 1e-3 --device cpu --out '%s/split' --resume "
              "'%s/split/checkpoint.safetensors'", dir, dir, dir);
-    expect_run(dir, args, 0, "done: 24 steps", NULL);
+    lra_expect_run(dir, args, 0, "done: 24 steps", NULL);
     for (int f = 0; f < 4; f += 3) { /* log.csv and the checkpoint */
         snprintf(a, sizeof a, "%s/full/%s", dir, files[f]);
         snprintf(b, sizeof b, "%s/split/%s", dir, files[f]);
@@ -84,19 +52,19 @@ static void test_listops_train_resume_eval(void **state)
 
     snprintf(args, sizeof args, "lra eval --ckpt '%s/full/checkpoint.safetensors' --data "
              "'%s/data' --task listops --device cpu", dir, dir);
-    expect_run(dir, args, 0, "/40), loss", NULL);
+    lra_expect_run(dir, args, 0, "/40), loss", NULL);
 
     /* a bad line in the training split stops training before it starts, naming the line */
     snprintf(a, sizeof a, "%s/data/basic_train.tsv", dir);
     lra_write_text(a, "Source\tTarget\n( [SM 1 2 ] )\t3\n( [SM 1 2 ] )\n");
     snprintf(args, sizeof args, LISTOPS_RUN, dir, dir, "bad");
-    expect_run(dir, args, 1, "basic_train.tsv:3: no tab", NULL);
+    lra_expect_run(dir, args, 1, "basic_train.tsv:3: no tab", NULL);
     snprintf(args, sizeof args, LISTOPS_RUN " --resume x", dir, dir, "bad");
-    expect_run(dir, args, 2, "--resume takes the model from the checkpoint", NULL);
+    lra_expect_run(dir, args, 2, "--resume takes the model from the checkpoint", NULL);
     snprintf(args, sizeof args, "lra train --task listops --data '%s/data' --steps 0", dir);
-    expect_run(dir, args, 2, "--steps takes an integer", NULL);
-    expect_run(dir, "lra train --data x", 2, "needs --task listops|pathfinder", NULL);
-    expect_run(dir, "lra train --help", 0, "--stop-after N", NULL);
+    lra_expect_run(dir, args, 2, "--steps takes an integer", NULL);
+    lra_expect_run(dir, "lra train --data x", 2, "needs --task listops|pathfinder", NULL);
+    lra_expect_run(dir, "lra train --help", 0, "--stop-after N", NULL);
     lra_remove_tree(dir);
 }
 
@@ -107,19 +75,19 @@ static void test_pathfinder(void **state)
     lra_make_temp_dir(dir, sizeof dir, "train-pathfinder");
     snprintf(args, sizeof args, "lra gen pathfinder --out '%s' --resolution 32 --count 40 "
              "--seed 4", dir);
-    expect_run(dir, args, 0, "pathfinder32_cl14_train.pfb (32 images)", NULL);
+    lra_expect_run(dir, args, 0, "pathfinder32_cl14_train.pfb (32 images)", NULL);
     snprintf(args, sizeof args, "lra train --task pathfinder --data '%s' dim=16 mlp_hidden=32 "
              "head_hidden=16 --steps 3 --batch 8 --warmup 1 --device cpu --out '%s/run'", dir,
              dir);
-    expect_run(dir, args, 0, "pathfinder32_cl14_test.pfb (4) of 1024 tokens, 2 classes",
-               "done: 3 steps", NULL);
+    lra_expect_run(dir, args, 0, "pathfinder32_cl14_test.pfb (4) of 1024 tokens, 2 classes",
+                   "done: 3 steps", NULL);
     /* a model of 256 tokens looks for 16 x 16 images */
     snprintf(args, sizeof args, "lra train --task pathfinder --data '%s' seq_len=256 "
              "attn_radix=16 --steps 3 --device cpu --out '%s/run'", dir, dir);
-    expect_run(dir, args, 1, "pathfinder16_cl14_train.pfb: cannot open", NULL);
+    lra_expect_run(dir, args, 1, "pathfinder16_cl14_train.pfb: cannot open", NULL);
     snprintf(args, sizeof args, "lra train --task pathfinder --data '%s/pathfinder32_cl14_train"
              ".pfb' --device cpu", dir);
-    expect_run(dir, args, 2, "--data must be a directory", NULL);
+    lra_expect_run(dir, args, 2, "--data must be a directory", NULL);
     lra_remove_tree(dir);
 }
 
