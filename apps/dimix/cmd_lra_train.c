@@ -4,7 +4,6 @@
  * paper's LRA recipe (notes/papers.md 1.10): AdamW without weight decay, lr 1e-4, linear
  * warmup then linear decay; ListOps batch 32, warmup 1000, 5000 steps; Pathfinder-32 batch
  * 256, warmup 312, 62400 steps. */
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,16 +211,6 @@ static void fill_options(const train_args *a, int64_t batches_per_epoch, dmx_tra
              a->steps, a->batch, a->label_smoothing, a->clip, a->seed);
 }
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    if (stop_requested) /* a second Ctrl-C: leave now */
-        _exit(130);
-    stop_requested = 1;
-}
-
 /* Everything the command opened, released in one place. */
 typedef struct train_run {
     dmx_device *dev;
@@ -331,19 +320,9 @@ static int train(const train_args *a, train_run *r)
     fflush(stdout);
     dmx_train_progress progress = {.epochs = opts.epochs, .batch = a->batch, .unit = "seq",
                                    .examples = "sequences"};
-    opts.on_step = dmx_train_progress_step;
-    opts.on_epoch = dmx_train_progress_epoch;
-    opts.user = &progress;
-    stop_requested = 0;
-    opts.stop = &stop_requested;
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
     dmx_train_result res;
-    dmx_status s = dmx_train(r->ctx, r->model, &train_src, &eval_src, &opts, &res);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (progress.bar_open)
-        dmx_progress_end(&progress.bar, NULL);
+    dmx_status s = dmx_train_with_progress(r->ctx, r->model, &train_src, &eval_src, &opts,
+                                           &progress, &res);
     if (s == DMX_ERR_INTERRUPTED) {
         printf("stopped at step %lld; resume with: dimix lra train --task %s --data %s "
                "--resume %s/checkpoint.safetensors --out %s (and the same options)\n",

@@ -1,7 +1,6 @@
 /* dimix train: a model (preset, family, knobs) on image data, with a progress bar, per-epoch
  * test accuracy, log.csv / epochs.csv / curves.svg, atomic checkpoints, exact resume, and a
  * checkpoint on Ctrl-C. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +28,6 @@ typedef struct train_args {
     int nesterov, background;
     uint64_t seed;
 } train_args;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    if (stop_requested) /* a second Ctrl-C: leave now */
-        _exit(130);
-    stop_requested = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -183,7 +172,7 @@ static dmx_status fill_options(const train_args *a, dmx_train_options *o)
         .schedule = {.kind = sk, .lr = a->lr, .min_lr = a->min_lr, .warmup_steps = a->warmup},
         .epochs = a->epochs, .max_steps = a->max_steps, .label_smoothing = a->label_smoothing,
         .clip_norm = a->clip, .seed = a->seed, .out_dir = a->out, .resume = a->resume,
-        .eval_each_epoch = true, .eval_max_batches = a->eval_batches, .stop = &stop_requested};
+        .eval_each_epoch = true, .eval_max_batches = a->eval_batches};
     snprintf(o->description, sizeof o->description,
              "optimizer=%s lr=%g weight_decay=%g schedule=%s warmup=%lld epochs=%lld batch=%lld "
              "label_smoothing=%g clip=%g seed=%llu", a->optimizer, (double)a->lr,
@@ -280,17 +269,9 @@ static int run(const train_args *a)
     }
     dmx_train_progress ps = {.epochs = a->epochs, .batch = a->batch, .unit = "img",
                              .examples = "images"};
-    opts.on_step = dmx_train_progress_step;
-    opts.on_epoch = dmx_train_progress_epoch;
-    opts.user = &ps;
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
     dmx_train_result res;
-    dmx_status s = dmx_train(ctx, model, train.source, test.source, &opts, &res);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (ps.bar_open)
-        dmx_progress_end(&ps.bar, NULL);
+    dmx_status s =
+        dmx_train_with_progress(ctx, model, train.source, test.source, &opts, &ps, &res);
     if (s == DMX_ERR_INTERRUPTED) {
         printf("stopped at step %lld; resume with: dimix train --resume %s/checkpoint.safetensors "
                "--out %s\n", (long long)res.steps, out_dir, out_dir);

@@ -1,7 +1,9 @@
 /* The progress of dmx_train on the terminal (train_progress.h). */
 #include "train_progress.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 void dmx_train_progress_step(void *user, const dmx_step_info *s)
 {
@@ -41,4 +43,35 @@ void dmx_train_progress_epoch(void *user, int64_t epoch, const dmx_eval_result *
         printf("epoch %lld/%lld: train loss %.4f, %.0f %s/s\n", (long long)epoch + 1,
                (long long)p->epochs, train_loss, rate, p->unit);
     fflush(stdout);
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (stop_requested) /* a second Ctrl-C: leave now */
+        _exit(130);
+    stop_requested = 1;
+}
+
+dmx_status dmx_train_with_progress(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
+                                   dmx_batch_source *test, dmx_train_options *opts,
+                                   dmx_train_progress *p, dmx_train_result *result)
+{
+    opts->on_step = dmx_train_progress_step;
+    opts->on_epoch = dmx_train_progress_epoch;
+    opts->user = p;
+    stop_requested = 0;
+    opts->stop = &stop_requested;
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+    dmx_status s = dmx_train(ctx, model, train, test, opts, result);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    opts->stop = NULL;
+    if (p->bar_open)
+        dmx_progress_end(&p->bar, NULL);
+    p->bar_open = false;
+    return s;
 }

@@ -17,6 +17,13 @@ typedef struct dmx_train_progress {
     bool bar_open;
 } dmx_train_progress;
 
+/* dmx_train with the progress p on the terminal (on_step, on_epoch and user of opts are set to
+ * it): Ctrl-C or SIGTERM asks the trainer to stop after writing a checkpoint, a second Ctrl-C
+ * leaves at once. The bar is closed on return. */
+dmx_status dmx_train_with_progress(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
+                                   dmx_batch_source *test, dmx_train_options *opts,
+                                   dmx_train_progress *p, dmx_train_result *result);
+
 /* dmx_train_options.on_step and .on_epoch (user = the dmx_train_progress). */
 void dmx_train_progress_step(void *user, const dmx_step_info *s);
 void dmx_train_progress_epoch(void *user, int64_t epoch, const dmx_eval_result *test,
