@@ -45,7 +45,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 
 case "$job" in
   train)
-    cmake --build build -j "$jobs" --target dimix   # the CLI only: the tests are not needed
+    cmake --build build -j "$jobs" --target dimix_cli   # the CLI only: the tests are not needed
     # The default model (a butterfly-MLP Mixer, preset fmnist-bmlp) on Fashion-MNIST, on the
     # best device (the first GPU, else the CPU reference); prints test accuracy every epoch.
     ./build/dimix devices
