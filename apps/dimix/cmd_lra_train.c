@@ -16,6 +16,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "dimix/lra_batches.h"
+#include "io/make_dirs.h"
 #include "lra_cli.h"
 #include "train_progress.h"
 
@@ -292,14 +293,10 @@ static int make_out_dir(const train_args *a, train_run *r)
         char stamp[32];
         time_t now = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        mkdir("runs", 0777);
         snprintf(r->out_dir, sizeof r->out_dir, "runs/lra-%s-%s", a->task, stamp);
     }
-    struct stat st;
-    if (mkdir(r->out_dir, 0777) != 0 && !(stat(r->out_dir, &st) == 0 && S_ISDIR(st.st_mode))) {
-        fprintf(stderr, "dimix %s: cannot create %s\n", cmd, r->out_dir);
-        return 1;
-    }
+    if (dmx_make_dirs(r->out_dir) != DMX_OK)
+        return dmx_app_fail(cmd, "output directory");
     return 0;
 }
 

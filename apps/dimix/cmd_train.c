@@ -4,20 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "app_data.h"
 #include "core/error.h"
+#include "io/make_dirs.h"
 #include "commands.h"
 #include "progress.h"
 #include "train_progress.h"
-
-static bool dmx_dir_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 typedef struct train_args {
     const char *preset, *family, *data, *device, *out, *resume, *optimizer, *schedule, *augment;
@@ -223,11 +217,10 @@ static int run(const train_args *a)
         char stamp[32];
         time_t now = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-        mkdir("runs", 0777);
         snprintf(out_dir, sizeof out_dir, "runs/%s-%s", preset, stamp);
     }
-    if (mkdir(out_dir, 0777) != 0 && !dmx_dir_exists(out_dir)) {
-        fprintf(stderr, "dimix train: cannot create %s\n", out_dir);
+    if (dmx_make_dirs(out_dir) != DMX_OK) {
+        dmx_app_fail("train", "output directory");
         goto out;
     }
     dmx_loader_options lo = dmx_loader_train_defaults((int)a->batch, a->seed);

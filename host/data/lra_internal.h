@@ -29,9 +29,6 @@ typedef struct dmx_lra_progress {
 /* Tells the callback; DMX_ERR_INTERRUPTED if it asks to stop. */
 dmx_status dmx_lra_report_progress(const dmx_lra_progress *p);
 
-/* Creates `path` and its missing parents. */
-dmx_status dmx_lra_make_dirs(const char *path);
-
 /* A file written under "<path>.part" and renamed to <path> only once complete, so an
  * interrupted run never leaves a file that looks finished. */
 typedef struct dmx_staged_file {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "data/lra_internal.h"
+#include "io/make_dirs.h"
 
 #define PROGRESS_EVERY 1000
 
@@ -41,7 +42,7 @@ dmx_status dmx_listops_write_splits(const dmx_listops_config *cfg, const char *d
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_listops_write_splits: NULL argument");
     dmx_listops_generator *gen = NULL;
     DMX_TRY(dmx_listops_generator_create(cfg, &gen));
-    dmx_status s = dmx_lra_make_dirs(dir);
+    dmx_status s = dmx_make_dirs(dir);
     const struct {
         const char *name;
         int64_t count;

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "data/lra_internal.h"
+#include "io/make_dirs.h"
 #include "data/lra_pathfinder.h"
 
 #define PFB_MAGIC "DXPF"
@@ -164,7 +165,7 @@ dmx_status dmx_pathfinder_write_splits(const dmx_pathfinder_config *cfg, const c
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_pathfinder_write_splits: NULL directory or a "
                         "negative count (%lld, %lld, %lld)", (long long)num_train,
                         (long long)num_val, (long long)num_test);
-    DMX_TRY(dmx_lra_make_dirs(dir));
+    DMX_TRY(dmx_make_dirs(dir));
     const struct {
         const char *name;
         int64_t count;

@@ -119,7 +119,7 @@ static void test_bad_options_fail_with_usage_errors(void **state)
     assert_non_null(strstr(out, "dimix lra train"));
     /* Patch-Only's image follows k1 * k2 unless set; a mismatching image is named. */
     snprintf(cmd, sizeof cmd, "%s train --data synthetic:1:8:3:32 --model patchonly depth=1 "
-             "k1=2 k2=3 --max-steps 1 --batch 8 --out %s/po", DIMIX, dir);
+             "k1=2 k2=3 --max-steps 1 --batch 8 --out %s/not/yet/po", DIMIX, dir); /* mkdir -p */
     if (run(cmd, out, sizeof out) != 0)
         fail_msg("patchonly k1=2 k2=3 failed:\n%s", out);
     assert_non_null(strstr(out, "image=6 "));
@@ -127,6 +127,13 @@ static void test_bad_options_fail_with_usage_errors(void **state)
              "image=8 --max-steps 1", DIMIX);
     assert_int_not_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "image 8 must equal k1 * k2"));
+    /* an output directory that cannot be made is named with the reason */
+    snprintf(cmd, sizeof cmd, "%s/file", dir);
+    write_bytes(cmd, "x", 1);
+    snprintf(cmd, sizeof cmd, "%s train --data synthetic --max-steps 1 --out %s/file/run", DIMIX,
+             dir);
+    assert_int_not_equal(run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "/file: exists and is not a directory"));
     snprintf(cmd, sizeof cmd, "%s eval --ckpt /nonexistent.safetensors --data synthetic", DIMIX);
     assert_int_not_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "/nonexistent.safetensors"));
