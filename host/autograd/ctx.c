@@ -143,24 +143,28 @@ static dmx_status reset_host_blocks(dmx_ctx *ctx)
     return DMX_OK;
 }
 
-/* Device chunks merge into one block as large as this step needed, if the device allows it. */
+/* Device chunks merge into one block as large as this step used (allocations never free
+ * within a step, so an identical next step fits it exactly), if the device allows it. When
+ * that block cannot be had (the chunks' memory may not come back in one piece), the arena
+ * starts again from small chunks instead of failing: the step itself did fit. */
 static dmx_status reset_device_chunks(dmx_ctx *ctx)
 {
+    size_t used = ctx->in_use;
     ctx->in_use = 0;
     if (ctx->n_chunks > 1) {
-        size_t total = 0;
-        for (int i = 0; i < ctx->n_chunks; i++)
-            total += ctx->chunks[i].cap;
         uint64_t max_alloc = ctx->dev->info.max_alloc_bytes;
-        if (!max_alloc || total <= max_alloc) {
+        if (!max_alloc || used <= max_alloc) {
             for (int i = 0; i < ctx->n_chunks; i++)
                 dmx_buffer_free(ctx->chunks[i].buf);
             ctx->n_chunks = 0;
             dmx_buffer *buf = NULL;
-            DMX_TRY(dmx_buffer_alloc(ctx->dev, total, &buf));
-            ctx->arena_allocations++;
-            ctx->chunks[0] = (arena_chunk){buf, total, 0};
-            ctx->n_chunks = 1;
+            if (dmx_buffer_alloc(ctx->dev, used, &buf) == DMX_OK) {
+                ctx->arena_allocations++;
+                ctx->chunks[0] = (arena_chunk){buf, used, 0};
+                ctx->n_chunks = 1;
+            } else {
+                dmx_clear_error();
+            }
         }
     }
     for (int i = 0; i < ctx->n_chunks; i++)
