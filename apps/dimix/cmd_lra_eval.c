@@ -375,12 +375,13 @@ static void report(const eval_args *a, eval_run *r)
     const int classes = dmx_model_config_of(r->model)->classes;
     printf("accuracy %.4f (%lld/%lld), loss %.4f\n", t->accuracy, (long long)t->correct,
            (long long)t->examples, t->loss);
-    printf("speed:  %lld sequences in %.2f s: %.1f sequences/s", (long long)t->examples,
+    /* three significant digits: slow devices run well under one sequence per second */
+    printf("speed:  %lld sequences in %.2f s: %.3g sequences/s", (long long)t->examples,
            t->seconds, (double)t->examples / t->seconds);
     const int64_t later = t->examples - (a->batch_size < t->examples ? a->batch_size
                                                                      : t->examples);
     if (later > 0)
-        printf(" (%.1f/s after the first batch of %lld)",
+        printf(" (%.3g/s after the first batch of %lld)",
                (double)later / (r->end - r->watch.first_batch_done), a->batch_size);
     printf("\nmemory: ");
     dmx_lra_memory mem = dmx_lra_cli_memory(r->model, r->ctx);
