@@ -301,7 +301,7 @@ int dmx_cmd_train(int argc, char **argv)
                 if (strcmp(argv[j], "--model") == 0)
                     family = argv[j + 1];
             printf("\n");
-            dmx_model_presets_help(stdout);
+            dmx_model_presets_help(stdout, false);
             printf("\n");
             dmx_model_config_help(stdout, family);
             return 0;

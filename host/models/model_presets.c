@@ -88,9 +88,10 @@ dmx_status dmx_model_preset(const char *name, dmx_model_config *cfg)
                     name ? name : "(null)", list);
 }
 
-void dmx_model_presets_help(FILE *out)
+void dmx_model_presets_help(FILE *out, bool lra)
 {
     fprintf(out, "presets:\n");
     for (int i = 0; i < N_PRESETS; i++)
-        fprintf(out, "  %-22s %s\n", presets[i].name, presets[i].about);
+        if ((strncmp(presets[i].text, "family=lra ", 11) == 0) == lra)
+            fprintf(out, "  %-22s %s\n", presets[i].name, presets[i].about);
 }

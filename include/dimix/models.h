@@ -9,6 +9,7 @@
 #ifndef DIMIX_MODELS_H
 #define DIMIX_MODELS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dimix/nn.h"
@@ -68,7 +69,8 @@ DMX_API dmx_status dmx_model_config_check(const dmx_model_config *cfg);
 
 /* Lists the knobs of a family (or every family for NULL) with their meaning and default. */
 DMX_API void dmx_model_config_help(FILE *out, const char *family);
-DMX_API void dmx_model_presets_help(FILE *out);
+/* Lists the presets of the image families (lra false) or of the LRA family (lra true). */
+DMX_API void dmx_model_presets_help(FILE *out, bool lra);
 
 typedef struct dmx_model dmx_model;
 

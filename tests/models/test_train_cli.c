@@ -114,6 +114,7 @@ static void test_bad_options_fail_with_usage_errors(void **state)
     assert_int_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "attention"));
     assert_non_null(strstr(out, "e1-butterfly-mlp"));
+    assert_null(strstr(out, "lra-listops")); /* LRA presets belong to dimix lra train */
     snprintf(cmd, sizeof cmd, "%s train --data synthetic --preset lra-listops", DIMIX);
     assert_int_not_equal(run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "dimix lra train"));
