@@ -64,3 +64,19 @@ inline float dmx_wg_max(float v, __local float *scratch)
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
 }
+
+/* Column reductions (sum_rows, layernorm_bwd's gamma/beta): a work-group owns 32 columns and
+ * DMX_WG / 32 row lanes; part holds [lanes][32] floats in local memory. */
+#define DMX_COLS_TILE 32
+#define DMX_ROW_LANES (DMX_WG / DMX_COLS_TILE)
+
+/* Adds the lanes of `part` into lane 0, as a fixed tree. */
+inline void dmx_reduce_lanes(__local float *part)
+{
+    const int lid = get_local_id(0);
+    for (int width = DMX_ROW_LANES / 2; width > 0; width >>= 1) {
+        if (lid < width * DMX_COLS_TILE)
+            part[lid] += part[lid + width * DMX_COLS_TILE];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}

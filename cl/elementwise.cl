@@ -89,21 +89,7 @@ DMX_KERNEL void add_row(__global const float *x, ulong x_off, __global const flo
  * A work-group owns 32 columns (coalesced) and DMX_WG / 32 row lanes; lane l sums the rows
  * r = l, l + lanes, ... of its chunk in order, then the lanes are added as a fixed tree.
  * With one chunk the group writes the result; with several it writes a partial row per chunk
- * and sum_rows_finish adds the chunks in order. */
-#define DMX_COLS_TILE 32
-#define DMX_ROW_LANES (DMX_WG / DMX_COLS_TILE)
-
-/* Adds the lanes of `part` ([lanes][32] in local memory) into lane 0, as a fixed tree. */
-inline void dmx_reduce_lanes(__local float *part)
-{
-    const int lid = get_local_id(0);
-    for (int width = DMX_ROW_LANES / 2; width > 0; width >>= 1) {
-        if (lid < width * DMX_COLS_TILE)
-            part[lid] += part[lid + width * DMX_COLS_TILE];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-}
-
+ * and sum_rows_finish adds the chunks in order. (DMX_COLS_TILE, dmx_reduce_lanes: common.cl.) */
 DMX_KERNEL void sum_rows_partial(__global const float *x, ulong x_off, __global float *out,
                                  ulong out_off, int rows, int cols, int rows_per_chunk,
                                  int direct, float scale, int accumulate)

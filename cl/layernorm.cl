@@ -63,19 +63,6 @@ DMX_KERNEL void layernorm_bwd_x(__global const float *dy, ulong dy_off, __global
     }
 }
 
-#define DMX_COLS_TILE 32
-#define DMX_ROW_LANES (DMX_WG / DMX_COLS_TILE)
-
-inline void dmx_reduce_lanes(__local float *part)
-{
-    const int lid = get_local_id(0);
-    for (int width = DMX_ROW_LANES / 2; width > 0; width >>= 1) {
-        if (lid < width * DMX_COLS_TILE)
-            part[lid] += part[lid + width * DMX_COLS_TILE];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-}
-
 /* Sums dy xhat and dy over a chunk of rows for 32 columns. With one chunk (direct) it adds
  * them to dgamma and dbeta; otherwise it writes partial[chunk][0 | 1][cols]. */
 DMX_KERNEL void layernorm_bwd_params(__global const float *dy, ulong dy_off,
