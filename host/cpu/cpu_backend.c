@@ -1,4 +1,7 @@
-/* The CPU reference backend: one device ("cpu"), buffers in host memory. */
+/* The CPU reference backend: one device ("cpu-ref"), buffers in host memory. It is the parity
+ * arbiter every other device is checked against, so its kernels stay plain; the fast CPU device
+ * ("cpu", host/cpu/fast_backend.c) shares its buffer functions and takes its kernel for every op
+ * it does not speed up. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,13 +9,14 @@
 
 #include "core/error.h"
 #include "cpu/cpu_blas.h"
+#include "cpu/cpu_host.h"
 #include "cpu/cpu_kernels.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-static const dmx_op_fn cpu_ops[DMX_OP_COUNT] = {
+const dmx_op_fn dmx_cpu_ref_ops[DMX_OP_COUNT] = {
 #define DMX_OP(id, name, n_in, n_out, opt, ptype) [DMX_OP_##id] = dmx_cpu_##name,
 #include "ops/ops.def"
 #undef DMX_OP
@@ -30,13 +34,13 @@ int32_t *dmx_cpu_i32(const dmx_op_call *call, int i)
     return a->buf ? (int32_t *)a->buf->impl + a->offset : NULL;
 }
 
-static dmx_status cpu_init(void)
+dmx_status dmx_cpu_host_init(void)
 {
     dmx_cpu_blas_init();
     return DMX_OK;
 }
-static int cpu_device_count(void) { return 1; }
-static const char *cpu_why_none(void) { return ""; }
+int dmx_cpu_host_device_count(void) { return 1; }
+const char *dmx_cpu_host_why_none(void) { return ""; }
 
 static uint64_t host_memory_bytes(void)
 {
@@ -44,10 +48,9 @@ static uint64_t host_memory_bytes(void)
     return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 }
 
-static dmx_status cpu_device_info(int index, dmx_device_info *out)
+void dmx_cpu_host_fill_info(dmx_device_info *out, const char *description)
 {
-    (void)index;
-    snprintf(out->description, sizeof out->description, "CPU reference");
+    snprintf(out->description, sizeof out->description, "%s", description);
     snprintf(out->vendor, sizeof out->vendor, "dimix");
 #ifdef _OPENMP
     snprintf(out->driver, sizeof out->driver, "OpenMP %d threads, BLAS", omp_get_max_threads());
@@ -61,18 +64,24 @@ static dmx_status cpu_device_info(int index, dmx_device_info *out)
     out->max_alloc_bytes = out->memory_bytes;
     out->max_binding_bytes = out->memory_bytes;
     out->max_workgroup_size = 1;
+}
+
+static dmx_status cpu_device_info(int index, dmx_device_info *out)
+{
+    (void)index;
+    dmx_cpu_host_fill_info(out, "CPU reference (plain kernels, the parity arbiter)");
     return DMX_OK;
 }
 
-static dmx_status cpu_device_open(dmx_device *dev)
+dmx_status dmx_cpu_host_device_open(dmx_device *dev)
 {
     dev->impl = NULL;
     return DMX_OK;
 }
 
-static void cpu_device_close(dmx_device *dev) { (void)dev; }
+void dmx_cpu_host_device_close(dmx_device *dev) { (void)dev; }
 
-static dmx_status cpu_buffer_alloc(dmx_buffer *buf)
+dmx_status dmx_cpu_host_buffer_alloc(dmx_buffer *buf)
 {
     /* 64-byte alignment for SIMD; size rounded up as aligned_alloc requires. */
     size_t size = (buf->size + 63) & ~(size_t)63;
@@ -82,47 +91,48 @@ static dmx_status cpu_buffer_alloc(dmx_buffer *buf)
     return DMX_OK;
 }
 
-static void cpu_buffer_free(dmx_buffer *buf) { free(buf->impl); }
+void dmx_cpu_host_buffer_free(dmx_buffer *buf) { free(buf->impl); }
 
-static dmx_status cpu_buffer_write(dmx_buffer *buf, size_t offset, const void *src, size_t n)
+dmx_status dmx_cpu_host_buffer_write(dmx_buffer *buf, size_t offset, const void *src, size_t n)
 {
     memcpy((char *)buf->impl + offset, src, n);
     return DMX_OK;
 }
 
-static dmx_status cpu_buffer_read(dmx_buffer *buf, size_t offset, void *dst, size_t n)
+dmx_status dmx_cpu_host_buffer_read(dmx_buffer *buf, size_t offset, void *dst, size_t n)
 {
     memcpy(dst, (const char *)buf->impl + offset, n);
     return DMX_OK;
 }
 
-static dmx_status cpu_buffer_copy(dmx_buffer *src, size_t so, dmx_buffer *dst, size_t doff, size_t n)
+dmx_status dmx_cpu_host_buffer_copy(dmx_buffer *src, size_t so, dmx_buffer *dst, size_t doff,
+                                    size_t n)
 {
     memmove((char *)dst->impl + doff, (const char *)src->impl + so, n);
     return DMX_OK;
 }
 
-static dmx_status cpu_sync(dmx_device *dev)
+dmx_status dmx_cpu_host_sync(dmx_device *dev)
 {
     (void)dev;
     return DMX_OK;
 }
 
-const dmx_backend dmx_cpu_backend = {
-    .name = "cpu",
+const dmx_backend dmx_cpu_ref_backend = {
+    .name = "cpu-ref",
     .kind = DMX_BACKEND_CPU,
-    .init = cpu_init,
-    .device_count = cpu_device_count,
-    .why_none = cpu_why_none,
+    .init = dmx_cpu_host_init,
+    .device_count = dmx_cpu_host_device_count,
+    .why_none = dmx_cpu_host_why_none,
     .device_info = cpu_device_info,
-    .device_open = cpu_device_open,
-    .device_close = cpu_device_close,
-    .buffer_alloc = cpu_buffer_alloc,
-    .buffer_free = cpu_buffer_free,
-    .buffer_write = cpu_buffer_write,
-    .buffer_read = cpu_buffer_read,
-    .buffer_copy = cpu_buffer_copy,
-    .sync = cpu_sync,
+    .device_open = dmx_cpu_host_device_open,
+    .device_close = dmx_cpu_host_device_close,
+    .buffer_alloc = dmx_cpu_host_buffer_alloc,
+    .buffer_free = dmx_cpu_host_buffer_free,
+    .buffer_write = dmx_cpu_host_buffer_write,
+    .buffer_read = dmx_cpu_host_buffer_read,
+    .buffer_copy = dmx_cpu_host_buffer_copy,
+    .sync = dmx_cpu_host_sync,
     .supports = NULL,
-    .ops = cpu_ops,
+    .ops = dmx_cpu_ref_ops,
 };

@@ -12,7 +12,7 @@
 typedef dmx_status (*dmx_op_fn)(dmx_device *dev, const dmx_op_call *call);
 
 typedef struct dmx_backend {
-    const char *name; /* "cpu", "opencl", "vulkan" */
+    const char *name; /* "cpu", "cpu-ref", "opencl", "vulkan" */
     dmx_backend_kind kind;
     /* Finds the backend's devices. A missing driver is not an error: it yields 0 devices and
      * a reason the registry can print (`why_none`). Called once. */
@@ -47,7 +47,7 @@ struct dmx_buffer {
     void *impl;
 };
 
-/* Every compiled-in backend, CPU first; NULL-terminated. */
+/* Every compiled-in backend, the fast CPU first, then the CPU reference; NULL-terminated. */
 extern const dmx_backend *const dmx_backends[];
 
 #endif

@@ -1,5 +1,5 @@
-/* The device registry: every device of every compiled-in backend, named "cpu", "opencl:N",
- * "vulkan:N"; opening by name; and the buffer front door. */
+/* The device registry: every device of every compiled-in backend, named "cpu" (fast kernels),
+ * "cpu-ref" (the reference), "opencl:N", "vulkan:N"; opening by name; and the buffer front door. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,7 +9,8 @@
 #include "core/error.h"
 #include "device/backend.h"
 
-extern const dmx_backend dmx_cpu_backend;
+extern const dmx_backend dmx_cpu_fast_backend;
+extern const dmx_backend dmx_cpu_ref_backend;
 #ifdef DMX_HAVE_OPENCL
 extern const dmx_backend dmx_opencl_backend;
 #endif
@@ -17,8 +18,10 @@ extern const dmx_backend dmx_opencl_backend;
 extern const dmx_backend dmx_vulkan_backend;
 #endif
 
+/* The fast CPU device first: with no GPU, "auto" resolves to index 0. */
 const dmx_backend *const dmx_backends[] = {
-    &dmx_cpu_backend,
+    &dmx_cpu_fast_backend,
+    &dmx_cpu_ref_backend,
 #ifdef DMX_HAVE_OPENCL
     &dmx_opencl_backend,
 #endif
@@ -83,8 +86,8 @@ dmx_status dmx_device_get_info(int index, dmx_device_info *out)
                         dmx_device_count());
     memset(out, 0, sizeof *out);
     DMX_TRY(dmx_backends[b]->device_info(local, out));
-    if (dmx_backends[b]->kind == DMX_BACKEND_CPU)
-        snprintf(out->name, sizeof out->name, "cpu");
+    if (dmx_backends[b]->kind == DMX_BACKEND_CPU) /* one device each: "cpu", "cpu-ref" */
+        snprintf(out->name, sizeof out->name, "%s", dmx_backends[b]->name);
     else
         snprintf(out->name, sizeof out->name, "%s:%d", dmx_backends[b]->name, local);
     out->backend = dmx_backends[b]->kind;
@@ -159,7 +162,7 @@ static bool backend_missing(const char *name)
     return false;
 }
 
-/* Resolves "auto": the first GPU (discrete before integrated), else the CPU reference. */
+/* Resolves "auto": the first GPU (discrete before integrated), else the fast CPU device. */
 static int resolve_auto(void)
 {
     int n = dmx_device_count(), igpu = -1;
@@ -206,7 +209,8 @@ dmx_status dmx_device_open(const char *name, dmx_device **out)
         char list[1024];
         describe_devices(list, sizeof list);
         return dmx_fail(DMX_ERR_NOT_FOUND,
-                        "unknown device '%s' (names are cpu, opencl:N, vulkan:N, auto); "
+                        "unknown device '%s' (names are cpu, cpu-ref, opencl:N, vulkan:N, "
+                        "auto); "
                         "present: %s", name, list);
     }
     int local = 0;

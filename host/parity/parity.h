@@ -62,9 +62,13 @@ typedef struct dmx_parity_report {
     double seconds[DMX_PARITY_MAX_DEVICES];
 } dmx_parity_report;
 
-/* Runs every case on each named device ("cpu" checks the reference against itself: guards,
- * untouched inputs, NaN prefill, determinism). Absent devices are recorded as such, not run.
- * Returns DMX_OK when the harness itself ran; check report->total_failed for the verdict. */
+/* The device every other is compared with: the plain CPU kernels. The fast "cpu" device is
+ * checked against it like any GPU. */
+#define DMX_PARITY_REFERENCE "cpu-ref"
+
+/* Runs every case on each named device (DMX_PARITY_REFERENCE checks the reference against
+ * itself: guards, untouched inputs, NaN prefill, determinism). Absent devices are recorded as
+ * such, not run. Returns DMX_OK when the harness itself ran; check report->total_failed for the verdict. */
 dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_parity_opts *opts,
                           dmx_parity_report *report);
 

@@ -255,7 +255,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
     FILE *log = o.log ? o.log : stderr;
     memset(report, 0, sizeof *report);
     dmx_device *ref = NULL, *devs[DMX_PARITY_MAX_DEVICES];
-    DMX_TRY(dmx_device_open("cpu", &ref));
+    DMX_TRY(dmx_device_open(DMX_PARITY_REFERENCE, &ref));
     open_devices(devices, n_devices, devs, report);
     dmx_parity_cases cases;
     dmx_status s = dmx_parity_build_cases(&cases);
@@ -269,7 +269,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
             (o.op_filter && !strstr(dmx_op_name(c->op), o.op_filter)))
             continue;
         report->total_cases++;
-        check kr = {.log = log, .device = "cpu", .c = c};
+        check kr = {.log = log, .device = DMX_PARITY_REFERENCE, .c = c};
         dmx_status rs = DMX_OK;
         double t_ref = now_seconds();
         uint32_t *ref_image = run_checked(&kr, ref, false, &rs);
@@ -288,7 +288,7 @@ dmx_status dmx_parity_run(const char *const *devices, int n_devices, const dmx_p
             check k = {.log = log, .device = report->device[d], .c = c};
             dmx_status ds = DMX_OK;
             uint32_t *image = NULL;
-            if (devs[d]->backend->kind == DMX_BACKEND_CPU) {
+            if (devs[d]->backend == ref->backend) {
                 /* The reference against itself: its guard, input, prefill and determinism
                  * checks above are this column's verdict. */
                 k.problems = kr.problems;

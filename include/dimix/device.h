@@ -1,7 +1,8 @@
 /* Devices and buffers.
  *
- * Devices are named "cpu", "opencl:N" and "vulkan:N" (N counts the devices of that backend,
- * from 0). "auto" picks the first GPU of any backend, else the CPU reference. When the name
+ * Devices are named "cpu" (the fast CPU kernels), "cpu-ref" (the plain CPU reference every
+ * device is checked against), "opencl:N" and "vulkan:N" (N counts the devices of that backend,
+ * from 0). "auto" picks the first GPU of any backend, else "cpu". When the name
  * passed to dmx_device_open is NULL or empty, the environment variable DIMIX_DEVICE is used,
  * then "auto". A backend whose driver is missing simply has no devices. */
 #ifndef DIMIX_DEVICE_H
@@ -40,7 +41,7 @@ enum {
 };
 
 typedef struct dmx_device_info {
-    char name[32];          /* "cpu", "opencl:0", "vulkan:1" */
+    char name[32];          /* "cpu", "cpu-ref", "opencl:0", "vulkan:1" */
     char description[128];  /* the driver's device name */
     char vendor[64];
     char driver[96];        /* driver / platform version */

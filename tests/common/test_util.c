@@ -137,7 +137,7 @@ dmx_status dmx_test_poison_arena(dmx_ctx *ctx, size_t bytes)
 dmx_device *dmx_test_cpu(void)
 {
     dmx_device *dev = NULL;
-    if (dmx_device_open("cpu", &dev) != DMX_OK)
+    if (dmx_device_open("cpu-ref", &dev) != DMX_OK)
         fail_msg("cannot open the CPU reference: %s", dmx_last_error());
     return dev;
 }

@@ -145,7 +145,7 @@ static void test_every_device_matches_cpu(void **state)
     for (int d = 0; d < dmx_device_count(); d++) {
         dmx_device_info info;
         DMX_ASSERT_OK(dmx_device_get_info(d, &info));
-        if (info.backend == DMX_BACKEND_CPU)
+        if (strcmp(info.name, "cpu-ref") == 0) /* the reference; the fast "cpu" is compared */
             continue;
         dmx_device *dev = NULL;
         DMX_ASSERT_OK(dmx_device_open(info.name, &dev));

@@ -30,7 +30,7 @@ static void test_every_op_matches_the_reference(void **state)
 
 int main(int argc, char **argv)
 {
-    device_name = argc > 1 ? argv[1] : "cpu";
+    device_name = argc > 1 ? argv[1] : DMX_PARITY_REFERENCE;
     dmx_device *dev = NULL;
     if (dmx_device_open(device_name, &dev) != DMX_OK) {
         printf("SKIPPED: device %s is absent: %s\n", device_name, dmx_last_error());

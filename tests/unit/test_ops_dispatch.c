@@ -131,7 +131,8 @@ static void test_invalid_sizes_are_refused(void **state)
     dmx_arg c = dmx_optest_arg(dev, NULL, 64);
     dmx_op_call call = {.op = DMX_OP_ADD, .params = &(dmx_p_add){.n = -1}};
     call.args[0] = a, call.args[1] = b, call.args[2] = c;
-    DMX_ASSERT_FAILS(dmx_op_run(dev, &call), DMX_ERR_INVALID_ARG, "add on cpu: n -1 is negative");
+    DMX_ASSERT_FAILS(dmx_op_run(dev, &call), DMX_ERR_INVALID_ARG,
+                     "add on cpu-ref: n -1 is negative");
 
     dmx_p_gemm g = {.M = 2, .N = 2, .K = 3, .lda = 2, .ldb = 2, .ldc = 2, .batch = 1};
     call = (dmx_op_call){.op = DMX_OP_GEMM, .params = &g};
