@@ -7,12 +7,16 @@
 #include <string.h>
 
 #include "cpu/cpu_host.h"
+#include "cpu/fast_kernels.h"
 
 static dmx_op_fn fast_ops[DMX_OP_COUNT];
 
 static void fill_table(void)
 {
     memcpy(fast_ops, dmx_cpu_ref_ops, sizeof fast_ops);
+    fast_ops[DMX_OP_MIX_LINEAR] = dmx_fast_mix_linear;
+    fast_ops[DMX_OP_MIX_LINEAR_BWD_X] = dmx_fast_mix_linear_bwd_x;
+    fast_ops[DMX_OP_MIX_LINEAR_BWD_W] = dmx_fast_mix_linear_bwd_w;
 }
 
 static dmx_status fast_init(void)

@@ -246,6 +246,16 @@ static const mix_view mix_views[] = {
     {5, 3, 4, 12, 5, 1, "butterfly stage s=5 e=3", false},
     {3, 2, 4, 4, 3, 11, "token butterfly s=3", false},
     {6, 9, 1, 3, 1, 1, "Din=1", false},
+    /* the fast CPU kernels' cases: group widths 7..64, expansion 2, lane counts R1 R2 from 1
+     * to 120, and one shape past their stack bound (the reference runs it) */
+    {9, 3, 7, 14, 1, 1, "groups of 7 e=2", false},
+    {6, 1, 11, 11, 11, 1, "radix 11 stage s=11", false},
+    {5, 2, 16, 16, 2, 3, "groups of 16 R2=3", false},
+    {3, 1, 64, 64, 2, 1, "groups of 64 s=2", false},
+    {7, 2, 64, 32, 1, 1, "block-diagonal 64 -> 32", false},
+    {4, 2, 8, 16, 8, 15, "groups of 8 e=2 R2=15", false},
+    {2, 1, 64, 8, 200, 1, "lanes past the fast bound", false},
+    {511, 1, 11, 11, 11, 1, "radix 11 large", true},
     {257, 8, 16, 32, 4, 1, "butterfly large", true},
     {129, 1, 121, 121, 1, 1, "dense large", true},
 };

@@ -1,0 +1,15 @@
+/* The fast CPU kernels (host/cpu/fast_*.c), one per op they replace in the
+ * "cpu" device's table. Same contract as the reference (host/ops/op_params.h);
+ * results agree with "cpu-ref" within the parity tolerances, and each output
+ * element is summed by one thread in a fixed order, so they are bitwise the
+ * same for any OpenMP thread count. */
+#ifndef DMX_CPU_FAST_KERNELS_H
+#define DMX_CPU_FAST_KERNELS_H
+
+#include "device/backend.h"
+
+dmx_status dmx_fast_mix_linear(dmx_device *dev, const dmx_op_call *call);
+dmx_status dmx_fast_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call);
+dmx_status dmx_fast_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call);
+
+#endif

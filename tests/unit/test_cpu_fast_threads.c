@@ -1,0 +1,64 @@
+/* The fast CPU kernels give bitwise the same results at 1 and at 2 OpenMP
+ * threads: every parity case of the ops they replace runs at both counts and
+ * the whole argument buffers must match. The larger cases are big enough to
+ * open parallel regions (DMX_CPU_PARALLEL). Dense mix_linear (J = R1 = 1) is
+ * left out: the fast device hands it to the reference's BLAS path, which splits
+ * C into one block per thread, and OpenBLAS's kernels round a block's edge
+ * differently from its interior, so those results depend on the thread count.
+ */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parity/parity.h"
+#include "test_util.h"
+
+static bool fast_case(const dmx_parity_case *c)
+{
+    if (c->op != DMX_OP_MIX_LINEAR && c->op != DMX_OP_MIX_LINEAR_BWD_X &&
+        c->op != DMX_OP_MIX_LINEAR_BWD_W)
+        return false;
+    const dmx_p_mix_linear *p = (const dmx_p_mix_linear *)c->params;
+    return !(p->J == 1 && p->R1 == 1);
+}
+
+static void test_one_and_two_threads_agree_bitwise(void **state)
+{
+    (void)state;
+    dmx_device *dev = NULL;
+    DMX_ASSERT_OK(dmx_device_open("cpu", &dev));
+    dmx_parity_cases cases;
+    DMX_ASSERT_OK(dmx_parity_build_cases(&cases));
+    int compared = 0, large = 0, differ = 0;
+    for (int i = 0; i < cases.count; i++) {
+        const dmx_parity_case *c = &cases.items[i];
+        if (!fast_case(c))
+            continue;
+        uint32_t *img[2];
+        size_t words[2];
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            DMX_ASSERT_OK(dmx_parity_run_case(dev, c, 0x7FC00000u, &img[t], &words[t]));
+        }
+        assert_int_equal(words[0], words[1]);
+        if (memcmp(img[0], img[1], words[0] * 4) != 0 && differ++ < 5)
+            fprintf(stderr, "  %s / %s differs between 1 and 2 threads\n", dmx_op_name(c->op),
+                    c->name);
+        free(img[0]);
+        free(img[1]);
+        compared++;
+        large += c->large;
+    }
+    dmx_parity_free_cases(&cases);
+    dmx_device_close(dev);
+    assert_true(compared > 0 && large > 0);
+    assert_int_equal(differ, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_and_two_threads_agree_bitwise),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
