@@ -14,6 +14,8 @@ static const dmx_command commands[] = {
     {"eval", "evaluate a checkpoint: accuracy, confusion matrix, throughput, logits",
      dmx_cmd_eval},
     {"lra", "Long Range Arena: ListOps and Pathfinder (gen, train, eval)", dmx_cmd_lra},
+    {"bench", "speed and memory of ops, models and LRA on every device; ratios, baselines",
+     dmx_cmd_bench},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
