@@ -1,5 +1,6 @@
 /* Shared pieces of `dimix lra eval` and `dimix lra train` (lra_cli.h). */
 #include "lra_cli.h"
+#include "bench.h"
 #include "core/error.h" /* dmx_fail: the CLI links the library statically */
 
 #include <math.h>
@@ -83,16 +84,10 @@ dmx_status dmx_lra_cli_config(const char *preset, const char *const *knobs, int 
 
 dmx_lra_memory dmx_lra_cli_memory(dmx_model *model, const dmx_ctx *ctx)
 {
-    dmx_lra_memory m = {0};
-    dmx_params *ps = dmx_model_params(model);
-    if (dmx_params_count(ps) > 0) { /* one values buffer and one gradients buffer per store */
-        const dmx_tensor *first = dmx_params_at(ps, 0);
-        m.values = dmx_buffer_size(first->buf);
-        m.grads = first->grad ? dmx_buffer_size(first->grad->buf) : 0;
-    }
-    m.activations = dmx_ctx_peak_bytes(ctx);
-    m.total = m.values + m.grads + m.activations;
-    return m;
+    dmx_bench_memory b = dmx_bench_store_memory(dmx_model_params(model), ctx);
+    return (dmx_lra_memory){.values = b.parameters, .grads = b.gradients,
+                            .activations = b.activations,
+                            .total = b.parameters + b.gradients + b.activations};
 }
 
 void dmx_lra_cli_print_memory(FILE *out, const dmx_lra_memory *m)
