@@ -27,6 +27,7 @@
 #include "core/error.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/fast_kernels.h"
+#include "cpu/fast_simd.h"
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define SIMD_CLONES __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
@@ -140,10 +141,13 @@ dmx_status dmx_fast_mix_linear(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_mix_linear *p = call->params;
     const mix_dims d = dims_of(p);
-    if (!fast_shape(&d))
-        return dmx_cpu_mix_linear(dev, call);
     const float *x = dmx_cpu_f32(call, 0), *W = dmx_cpu_f32(call, 1), *c = dmx_cpu_f32(call, 2);
     float *y = dmx_cpu_f32(call, 3);
+    const int simd = dmx_fast_simd_mix_linear(p, x, W, c, y);
+    if (simd != 0)
+        return simd > 0 ? DMX_OK : dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear: no host memory");
+    if (!fast_shape(&d))
+        return dmx_cpu_mix_linear(dev, call);
     const bool bias = p->has_bias && c;
     const int64_t nw = d.J * d.Dout * d.Din * d.L, nb = d.J * d.Dout * d.L;
     float *wf = scratch_get((size_t)(nw + nb));
@@ -181,10 +185,14 @@ dmx_status dmx_fast_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_mix_linear *p = call->params;
     const mix_dims d = dims_of(p);
-    if (!fast_shape(&d))
-        return dmx_cpu_mix_linear_bwd_x(dev, call);
     const float *dy = dmx_cpu_f32(call, 0), *W = dmx_cpu_f32(call, 1);
     float *dx = dmx_cpu_f32(call, 2);
+    const int simd = dmx_fast_simd_mix_linear_bwd_x(p, dy, W, dx);
+    if (simd != 0)
+        return simd > 0 ? DMX_OK
+                        : dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear_bwd_x: no host memory");
+    if (!fast_shape(&d))
+        return dmx_cpu_mix_linear_bwd_x(dev, call);
     const float *wb = W; /* L = 1: W[j] is [Dout, Din], the rows block_vec wants */
     if (d.L > 1) {
         float *t = scratch_get((size_t)(d.J * d.Dout * d.Din * d.L));
@@ -275,10 +283,12 @@ dmx_status dmx_fast_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_mix_linear *p = call->params;
     const mix_dims d = dims_of(p);
-    if (!fast_shape(&d))
-        return dmx_cpu_mix_linear_bwd_w(dev, call);
     const float *dy = dmx_cpu_f32(call, 0), *x = dmx_cpu_f32(call, 1);
     float *dW = dmx_cpu_f32(call, 2), *dc = p->has_bias ? dmx_cpu_f32(call, 3) : NULL;
+    if (dmx_fast_simd_mix_linear_bwd_w(p, dy, x, dW, dc))
+        return DMX_OK;
+    if (!fast_shape(&d))
+        return dmx_cpu_mix_linear_bwd_w(dev, call);
     const int64_t work = d.M * d.J * d.Dout * d.Din * d.L;
     if (d.L == 1) {
 #pragma omp parallel for schedule(static) if (d.J > 1 && DMX_CPU_PARALLEL(work))
