@@ -17,6 +17,12 @@ static void fill_table(void)
     fast_ops[DMX_OP_MIX_LINEAR] = dmx_fast_mix_linear;
     fast_ops[DMX_OP_MIX_LINEAR_BWD_X] = dmx_fast_mix_linear_bwd_x;
     fast_ops[DMX_OP_MIX_LINEAR_BWD_W] = dmx_fast_mix_linear_bwd_w;
+    fast_ops[DMX_OP_GELU] = dmx_fast_gelu;
+    fast_ops[DMX_OP_GELU_BWD] = dmx_fast_gelu_bwd;
+    fast_ops[DMX_OP_ELU] = dmx_fast_elu;
+    fast_ops[DMX_OP_ELU_BWD] = dmx_fast_elu_bwd;
+    fast_ops[DMX_OP_LAYERNORM] = dmx_fast_layernorm;
+    fast_ops[DMX_OP_LAYERNORM_BWD] = dmx_fast_layernorm_bwd;
 }
 
 static dmx_status fast_init(void)
