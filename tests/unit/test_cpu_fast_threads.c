@@ -1,6 +1,7 @@
-/* The fast CPU kernels give bitwise the same results at 1 and at 2 OpenMP
- * threads: every parity case of the ops they replace runs at both counts and
- * the whole argument buffers must match. The larger cases are big enough to
+/* The fast CPU kernels at every SIMD level this processor has (AVX-512, AVX2,
+ * none) agree with the reference within the parity tolerances, and give bitwise
+ * the same results at 1 and at 2 OpenMP threads: every parity case of the ops
+ * they replace runs at both counts and the whole argument buffers must match. The larger cases are big enough to
  * open parallel regions (DMX_CPU_PARALLEL). Dense mix_linear (J = R1 = 1) is
  * left out: the fast device hands it to the reference's BLAS path, which splits
  * C into one block per thread, and OpenBLAS's kernels round a block's edge
@@ -10,14 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/fast_simd.h"
 #include "parity/parity.h"
 #include "test_util.h"
 
 static bool fast_case(const dmx_parity_case *c)
 {
-    if (c->op != DMX_OP_MIX_LINEAR && c->op != DMX_OP_MIX_LINEAR_BWD_X &&
-        c->op != DMX_OP_MIX_LINEAR_BWD_W)
+    switch (c->op) {
+    case DMX_OP_GELU:
+    case DMX_OP_GELU_BWD:
+    case DMX_OP_ELU:
+    case DMX_OP_ELU_BWD:
+    case DMX_OP_LAYERNORM:
+    case DMX_OP_LAYERNORM_BWD:
+        return true;
+    case DMX_OP_MIX_LINEAR:
+    case DMX_OP_MIX_LINEAR_BWD_X:
+    case DMX_OP_MIX_LINEAR_BWD_W:
+        break;
+    default:
         return false;
+    }
     const dmx_p_mix_linear *p = (const dmx_p_mix_linear *)c->params;
     return !(p->J == 1 && p->R1 == 1);
 }
@@ -55,9 +69,52 @@ static void test_one_and_two_threads_agree_bitwise(void **state)
     assert_int_equal(differ, 0);
 }
 
+/* Each SIMD level against cpu-ref on every case of the fast ops (the parity
+ * suite itself checks only the level the machine picks). */
+static void test_every_simd_level_matches_the_reference(void **state)
+{
+    (void)state;
+    dmx_device *fast = NULL, *ref = NULL;
+    DMX_ASSERT_OK(dmx_device_open("cpu", &fast));
+    DMX_ASSERT_OK(dmx_device_open(DMX_PARITY_REFERENCE, &ref));
+    dmx_parity_cases cases;
+    DMX_ASSERT_OK(dmx_parity_build_cases(&cases));
+    const dmx_simd_level best = dmx_fast_simd_best();
+    int problems = 0;
+    for (int level = DMX_SIMD_NONE; level <= (int)best; level++) {
+        assert_int_equal(dmx_fast_simd_force((dmx_simd_level)level), level);
+        int checked = 0;
+        for (int i = 0; i < cases.count; i++) {
+            const dmx_parity_case *c = &cases.items[i];
+            if (!fast_case(c))
+                continue;
+            uint32_t *want, *got;
+            size_t nw, ng;
+            DMX_ASSERT_OK(dmx_parity_run_case(ref, c, 0x7FC00000u, &want, &nw));
+            DMX_ASSERT_OK(dmx_parity_run_case(fast, c, 0x7FC00000u, &got, &ng));
+            assert_int_equal(nw, ng);
+            problems += dmx_parity_check(c, want, got, stderr, "cpu", NULL);
+            free(want);
+            free(got);
+            checked++;
+        }
+        printf("simd %s: %d cases checked against %s\n", dmx_fast_simd_name(level), checked,
+               DMX_PARITY_REFERENCE);
+        assert_true(checked > 100);
+    }
+    if (best == DMX_SIMD_NONE)
+        printf("this processor has neither AVX2 nor AVX-512: only the portable path checked\n");
+    dmx_fast_simd_force(best);
+    dmx_parity_free_cases(&cases);
+    dmx_device_close(fast);
+    dmx_device_close(ref);
+    assert_int_equal(problems, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_simd_level_matches_the_reference),
         cmocka_unit_test(test_one_and_two_threads_agree_bitwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
