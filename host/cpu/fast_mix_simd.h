@@ -131,40 +131,32 @@ SFX(lanes_tile)(const int MR, const int OB, const float *in, int64_t in_ld, int6
     {                                                                                         \
         SFX(lanes_tile)(MR, OB, in, in_ld, L, P, C, kin, Lp, q0, nq, out, out_ld, accumulate); \
     }
-LANES_FN(LANES_MR, LANES_OB) LANES_FN(LANES_MR, 1) LANES_FN(1, LANES_OB) LANES_FN(1, 1)
+#define LANES_ROW(MR) LANES_FN(MR, 1) LANES_FN(MR, 2) LANES_FN(MR, 3) LANES_FN(MR, 4)
+LANES_ROW(1) LANES_ROW(2) LANES_ROW(3) LANES_ROW(4)
+#undef LANES_ROW
 
-/* Rows [0, rows) of one block j, every output and lane: tiles of LANES_MR rows by
- * LANES_OB outputs, single rows and outputs at the edges. */
+typedef void (*SFX(lanes_fn))(const float *, int64_t, int64_t, const float *, const float *,
+                              int64_t, int64_t, int64_t, int64_t, float *, int64_t, int);
+#define LANES_ROW(MR) {SFX(lanes_##MR##_1), SFX(lanes_##MR##_2), SFX(lanes_##MR##_3), SFX(lanes_##MR##_4)}
+static const SFX(lanes_fn) SFX(lanes_tab)[4][4] = {LANES_ROW(1), LANES_ROW(2), LANES_ROW(3), LANES_ROW(4)};
+#undef LANES_ROW
+
+/* Rows [0, rows) of one block j, every output and lane, in tiles of at most LANES_MR rows by
+ * LANES_OB outputs (the last ones smaller: 11 outputs are tiles of 4, 4 and 3). */
 TARGET static void SFX(lanes_run)(const float *in, int64_t in_ld, int64_t L, const float *P,
                                   const float *C, int64_t kin, int64_t kout, int64_t Lp,
                                   float *out, int64_t out_ld, int accumulate, int64_t rows)
 {
     for (int64_t q0 = 0; q0 < L; q0 += VL) {
         const int64_t nq = MIN_I64(VL, L - q0);
-        for (int64_t r = 0; r < rows;) {
-            const int many = r + LANES_MR <= rows;
-            const float *ib = in + r * in_ld;
-            float *ob = out + r * out_ld;
-            int64_t o = 0;
-            for (; o + LANES_OB <= kout; o += LANES_OB) {
-                const float *po = P + o * kin * Lp, *co = C ? C + o * Lp : NULL;
-                if (many)
-                    SFX(lanes_LANES_MR_LANES_OB)(ib, in_ld, L, po, co, kin, Lp, q0, nq,
-                                                 ob + o * L, out_ld, accumulate);
-                else
-                    SFX(lanes_1_LANES_OB)(ib, in_ld, L, po, co, kin, Lp, q0, nq, ob + o * L,
-                                          out_ld, accumulate);
+        for (int64_t r = 0; r < rows; r += LANES_MR) {
+            const int64_t mr = MIN_I64(LANES_MR, rows - r);
+            for (int64_t o = 0; o < kout; o += LANES_OB) {
+                const int64_t ob = MIN_I64(LANES_OB, kout - o);
+                SFX(lanes_tab)[mr - 1][ob - 1](in + r * in_ld, in_ld, L, P + o * kin * Lp,
+                                               C ? C + o * Lp : NULL, kin, Lp, q0, nq,
+                                               out + r * out_ld + o * L, out_ld, accumulate);
             }
-            for (; o < kout; o++) {
-                const float *po = P + o * kin * Lp, *co = C ? C + o * Lp : NULL;
-                if (many)
-                    SFX(lanes_LANES_MR_1)(ib, in_ld, L, po, co, kin, Lp, q0, nq, ob + o * L,
-                                          out_ld, accumulate);
-                else
-                    SFX(lanes_1_1)(ib, in_ld, L, po, co, kin, Lp, q0, nq, ob + o * L, out_ld,
-                                   accumulate);
-            }
-            r += many ? LANES_MR : 1;
         }
     }
 }
@@ -214,7 +206,12 @@ SFX(cols_tile)(const int OB, const int NC, const float *in, const float *A, int6
     {                                                                                         \
         SFX(cols_tile)(OB, NC, in, A, a_so, a_sk, bias, kin, ld, c0, nc, out, accumulate);    \
     }
-COLS_FN(4, COLS_NC) COLS_FN(1, COLS_NC)
+COLS_FN(1, COLS_NC) COLS_FN(2, COLS_NC) COLS_FN(3, COLS_NC) COLS_FN(4, COLS_NC)
+
+typedef void (*SFX(cols_fn))(const float *, const float *, int64_t, int64_t, const float *,
+                             int64_t, int64_t, int64_t, int64_t, float *, int);
+static const SFX(cols_fn) SFX(cols_tab)[4] = {SFX(cols_1_COLS_NC), SFX(cols_2_COLS_NC),
+                                              SFX(cols_3_COLS_NC), SFX(cols_4_COLS_NC)};
 
 TARGET static void SFX(cols_run)(const float *in, const float *A, int64_t a_so, int64_t a_sk,
                                  const float *bias, int64_t kin, int64_t kout, int64_t ld,
@@ -222,13 +219,10 @@ TARGET static void SFX(cols_run)(const float *in, const float *A, int64_t a_so, 
 {
     for (int64_t c0 = 0; c0 < ncols; c0 += COLS_NC * VL) {
         const int64_t nc = MIN_I64(COLS_NC * VL, ncols - c0);
-        int64_t o = 0;
-        for (; o + 4 <= kout; o += 4)
-            SFX(cols_4_COLS_NC)(in, A + o * a_so, a_so, a_sk, bias ? bias + o : NULL, kin, ld,
-                                c0, nc, out + o * ld, accumulate);
-        for (; o < kout; o++)
-            SFX(cols_1_COLS_NC)(in, A + o * a_so, a_so, a_sk, bias ? bias + o : NULL, kin, ld,
-                                c0, nc, out + o * ld, accumulate);
+        for (int64_t o = 0; o < kout; o += 4)
+            SFX(cols_tab)[MIN_I64(4, kout - o) - 1](in, A + o * a_so, a_so, a_sk,
+                                                    bias ? bias + o : NULL, kin, ld, c0, nc,
+                                                    out + o * ld, accumulate);
     }
 }
 
@@ -270,26 +264,20 @@ SFX(roww_tile)(const int OB, const int NK, const float *dy, int64_t dy_ld, const
     {                                                                                         \
         SFX(roww_tile)(OB, NK, dy, dy_ld, x, x_ld, kin, rows, dW);                            \
     }
-ROWW_FN(ROWW_OB1, 1) ROWW_FN(1, 1)
-ROWW_FN(ROWW_OB2, 2) ROWW_FN(1, 2)
-ROWW_FN(ROWW_OB3, 3) ROWW_FN(1, 3)
-ROWW_FN(ROWW_OB4, 4) ROWW_FN(1, 4)
+#define ROWW_COL(NK) ROWW_FN(1, NK) ROWW_FN(2, NK) ROWW_FN(3, NK) ROWW_FN(4, NK) \
+    ROWW_FN(5, NK) ROWW_FN(6, NK) ROWW_FN(7, NK) ROWW_FN(8, NK)
+ROWW_COL(1) ROWW_COL(2) ROWW_COL(3) ROWW_COL(4)
+#undef ROWW_COL
 
 typedef void (*SFX(roww_fn))(const float *, int64_t, const float *, int64_t, int64_t, int64_t,
                              float *);
+#define ROWW_COL(NK) {SFX(roww_1_##NK), SFX(roww_2_##NK), SFX(roww_3_##NK), SFX(roww_4_##NK), \
+                      SFX(roww_5_##NK), SFX(roww_6_##NK), SFX(roww_7_##NK), SFX(roww_8_##NK)}
+/* [NK - 1][OB - 1] */
+static const SFX(roww_fn) SFX(roww_tab)[4][8] = {ROWW_COL(1), ROWW_COL(2), ROWW_COL(3), ROWW_COL(4)};
+#undef ROWW_COL
+/* The largest OB whose tile fits the registers, per NK. */
 static const int SFX(roww_ob)[5] = {0, ROWW_OB1, ROWW_OB2, ROWW_OB3, ROWW_OB4};
-
-/* Outputs [o, o + count) of one group: count is roww_ob[NK] or 1. */
-TARGET static void SFX(roww_run)(int NK, int count, const float *dy, int64_t dy_ld,
-                                 const float *x, int64_t x_ld, int64_t kin, int64_t rows,
-                                 float *dW)
-{
-    static const SFX(roww_fn) many[5] = {0, SFX(roww_ROWW_OB1_1), SFX(roww_ROWW_OB2_2),
-                                         SFX(roww_ROWW_OB3_3), SFX(roww_ROWW_OB4_4)};
-    static const SFX(roww_fn) one[5] = {0, SFX(roww_1_1), SFX(roww_1_2), SFX(roww_1_3),
-                                        SFX(roww_1_4)};
-    (count == 1 ? one : many)[NK](dy, dy_ld, x, x_ld, kin, rows, dW);
-}
 
 /* ---- weight gradient over lanes: for OB outputs o and KB inputs k of one block j,
  *   S[o][k][q] = sum_r dy[r][o][q] x[r][k][q]   for lanes q in [q0, q0 + nq)
@@ -340,25 +328,25 @@ SFX(lanew_tile)(const int OB, const int KB, const float *dy, int64_t dy_ld, cons
     {                                                                                         \
         SFX(lanew_tile)(OB, KB, dy, dy_ld, x, x_ld, L, q0, nq, rows, R2, gstride, kin, dW);   \
     }
-LANEW_FN(TILE_OB, TILE_KB) LANEW_FN(TILE_OB, 1) LANEW_FN(1, TILE_KB) LANEW_FN(1, 1)
+#define LANEW_ROW(OB) LANEW_FN(OB, 1) LANEW_FN(OB, 2) LANEW_FN(OB, 3) LANEW_FN(OB, 4)
+LANEW_ROW(1) LANEW_ROW(2) LANEW_ROW(3) LANEW_ROW(4)
+#undef LANEW_ROW
 
-/* One task: outputs [o, o + ob) and inputs [k, k + kb) (ob is TILE_OB or 1, kb TILE_KB or
- * 1), the lanes in chunks of VL, in order. */
-TARGET static void SFX(lanew_run)(int ob, int kb, const float *dy, int64_t dy_ld,
+typedef void (*SFX(lanew_fn))(const float *, int64_t, const float *, int64_t, int64_t, int64_t,
+                              int64_t, int64_t, int64_t, int64_t, int64_t, float *);
+#define LANEW_ROW(OB) {SFX(lanew_##OB##_1), SFX(lanew_##OB##_2), SFX(lanew_##OB##_3), SFX(lanew_##OB##_4)}
+static const SFX(lanew_fn) SFX(lanew_tab)[4][4] = {LANEW_ROW(1), LANEW_ROW(2), LANEW_ROW(3), LANEW_ROW(4)};
+#undef LANEW_ROW
+
+/* One task: outputs [o, o + ob), inputs [k, k + kb) (ob <= TILE_OB, kb <= TILE_KB), the lanes
+ * in chunks of VL, in order. */
+TARGET static void SFX(lanew_run)(int64_t ob, int64_t kb, const float *dy, int64_t dy_ld,
                                   const float *x, int64_t x_ld, int64_t L, int64_t rows,
                                   int64_t R2, int64_t gstride, int64_t kin, float *dW)
 {
-    for (int64_t q0 = 0; q0 < L; q0 += VL) {
-        const int64_t nq = MIN_I64(VL, L - q0);
-        if (ob == TILE_OB && kb == TILE_KB)
-            SFX(lanew_TILE_OB_TILE_KB)(dy, dy_ld, x, x_ld, L, q0, nq, rows, R2, gstride, kin, dW);
-        else if (ob == TILE_OB)
-            SFX(lanew_TILE_OB_1)(dy, dy_ld, x, x_ld, L, q0, nq, rows, R2, gstride, kin, dW);
-        else if (kb == TILE_KB)
-            SFX(lanew_1_TILE_KB)(dy, dy_ld, x, x_ld, L, q0, nq, rows, R2, gstride, kin, dW);
-        else
-            SFX(lanew_1_1)(dy, dy_ld, x, x_ld, L, q0, nq, rows, R2, gstride, kin, dW);
-    }
+    for (int64_t q0 = 0; q0 < L; q0 += VL)
+        SFX(lanew_tab)[ob - 1][kb - 1](dy, dy_ld, x, x_ld, L, q0, MIN_I64(VL, L - q0), rows, R2,
+                                       gstride, kin, dW);
 }
 
 /* ================================ the op drivers ================================ */
@@ -434,15 +422,6 @@ TARGET static int SFX(apply)(const mix_apply *a)
     return 1;
 }
 
-/* Tiles [0, n) of size `size` and then ones: the count, and tile t's start and size. */
-static inline int64_t SFX(tiles)(int64_t n, int64_t size) { return n / size + n % size; }
-static inline int64_t SFX(tile_at)(int64_t t, int64_t n, int64_t size, int64_t *count)
-{
-    const int64_t full = n / size;
-    *count = t < full ? size : 1;
-    return t < full ? t * size : full * size + (t - full);
-}
-
 /* dW (+)= sum over rows of dy x^T per group, dc (+)= sum of dy: 1 handled, 0 not. */
 TARGET static int SFX(grad_w)(const mix_grad *a)
 {
@@ -452,24 +431,20 @@ TARGET static int SFX(grad_w)(const mix_grad *a)
         const int NK = (int)((Din + VL - 1) / VL);
         if (NK > 4)
             return 0;
-        const int64_t ob = SFX(roww_ob)[NK], nt = SFX(tiles)(Dout, ob);
+        const int64_t ob = SFX(roww_ob)[NK], nt = (Dout + ob - 1) / ob;
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(work))
         for (int64_t t = 0; t < J * nt; t++) {
-            const int64_t j = t / nt;
-            int64_t count;
-            const int64_t o = SFX(tile_at)(t % nt, Dout, ob, &count);
-            SFX(roww_run)(NK, (int)count, a->dy + j * Dout + o, J * Dout, a->x + j * Din, J * Din,
-                          Din, M, a->dW + (j * Dout + o) * Din);
+            const int64_t j = t / nt, o = t % nt * ob, count = MIN_I64(ob, Dout - o);
+            SFX(roww_tab)[NK - 1][count - 1](a->dy + j * Dout + o, J * Dout, a->x + j * Din,
+                                             J * Din, Din, M, a->dW + (j * Dout + o) * Din);
         }
     } else {
-        const int64_t nto = SFX(tiles)(Dout, TILE_OB), ntk = SFX(tiles)(Din, TILE_KB);
+        const int64_t nto = (Dout + TILE_OB - 1) / TILE_OB, ntk = (Din + TILE_KB - 1) / TILE_KB;
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(work))
         for (int64_t t = 0; t < J * nto * ntk; t++) {
             const int64_t j = t / (nto * ntk), rest = t % (nto * ntk);
-            int64_t ob, kb;
-            const int64_t o = SFX(tile_at)(rest / ntk, Dout, TILE_OB, &ob);
-            const int64_t k = SFX(tile_at)(rest % ntk, Din, TILE_KB, &kb);
-            SFX(lanew_run)((int)ob, (int)kb, a->dy + (j * Dout + o) * L, J * Dout * L,
+            const int64_t o = rest / ntk * TILE_OB, k = rest % ntk * TILE_KB;
+            SFX(lanew_run)(MIN_I64(TILE_OB, Dout - o), MIN_I64(TILE_KB, Din - k), a->dy + (j * Dout + o) * L, J * Dout * L,
                            a->x + (j * Din + k) * L, J * Din * L, L, M, R2, Dout * Din, Din,
                            a->dW + (j * R1 * Dout + o) * Din + k);
         }
