@@ -349,6 +349,57 @@ TARGET static void SFX(lanew_run)(int64_t ob, int64_t kb, const float *dy, int64
                                        gstride, kin, dW);
 }
 
+/* ---- weight gradient, wide R2 (token mixing): one group's lanes [0, R2) are contiguous, so
+ * a tile sums its products over rows and every chunk of the group in vectors and reduces
+ * each to one number once:  dW[o][k] += sum_r sum_c dy[r][o][c] x[r][k][c]. */
+TARGET static inline __attribute__((always_inline)) void
+SFX(groupw_tile)(const int OB, const int KB, const float *dy, int64_t dy_ld, const float *x,
+                 int64_t x_ld, int64_t L, int64_t R2, int64_t rows, int64_t kin, float *dW)
+{
+    vf acc[4][4];
+    for (int i = 0; i < OB; i++)
+        for (int j = 0; j < KB; j++)
+            acc[i][j] = V_ZERO();
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c0 = 0; c0 < R2; c0 += VL) {
+            const int64_t n = MIN_I64(VL, R2 - c0);
+            vf g[4], xv[4];
+            for (int i = 0; i < OB; i++)
+                g[i] = V_LOADN(dy + r * dy_ld + i * L + c0, n);
+            for (int j = 0; j < KB; j++)
+                xv[j] = V_LOADN(x + r * x_ld + j * L + c0, n);
+            for (int i = 0; i < OB; i++)
+                for (int j = 0; j < KB; j++)
+                    acc[i][j] = V_FMA(g[i], xv[j], acc[i][j]);
+        }
+    float t[VL];
+    for (int i = 0; i < OB; i++)
+        for (int j = 0; j < KB; j++) {
+            V_STOREN(t, acc[i][j], VL);
+            float s = 0.0f;
+            for (int q = 0; q < VL; q++)
+                s += t[q];
+            dW[i * kin + j] += s;
+        }
+}
+
+#define GROUPW_FN(OB, KB)                                                                     \
+    TARGET static void SFX(groupw_##OB##_##KB)(const float *dy, int64_t dy_ld, const float *x, \
+                                               int64_t x_ld, int64_t L, int64_t R2,          \
+                                               int64_t rows, int64_t kin, float *dW)         \
+    {                                                                                         \
+        SFX(groupw_tile)(OB, KB, dy, dy_ld, x, x_ld, L, R2, rows, kin, dW);                  \
+    }
+#define GROUPW_ROW(OB) GROUPW_FN(OB, 1) GROUPW_FN(OB, 2) GROUPW_FN(OB, 3) GROUPW_FN(OB, 4)
+GROUPW_ROW(1) GROUPW_ROW(2) GROUPW_ROW(3) GROUPW_ROW(4)
+#undef GROUPW_ROW
+
+typedef void (*SFX(groupw_fn))(const float *, int64_t, const float *, int64_t, int64_t, int64_t,
+                               int64_t, int64_t, float *);
+#define GROUPW_ROW(OB) {SFX(groupw_##OB##_1), SFX(groupw_##OB##_2), SFX(groupw_##OB##_3), SFX(groupw_##OB##_4)}
+static const SFX(groupw_fn) SFX(groupw_tab)[4][4] = {GROUPW_ROW(1), GROUPW_ROW(2), GROUPW_ROW(3), GROUPW_ROW(4)};
+#undef GROUPW_ROW
+
 /* ================================ the op drivers ================================ */
 
 /* Forward (A = W) or bwd_x (A = W^T) of mix_linear: 1 handled, 0 not this shape, -1 no
@@ -437,6 +488,17 @@ TARGET static int SFX(grad_w)(const mix_grad *a)
             const int64_t j = t / nt, o = t % nt * ob, count = MIN_I64(ob, Dout - o);
             SFX(roww_tab)[NK - 1][count - 1](a->dy + j * Dout + o, J * Dout, a->x + j * Din,
                                              J * Din, Din, M, a->dW + (j * Dout + o) * Din);
+        }
+    } else if (R2 >= WIDE_R2) {
+        const int64_t nto = (Dout + TILE_OB - 1) / TILE_OB, ntk = (Din + TILE_KB - 1) / TILE_KB;
+        const int64_t G = J * R1;
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(work))
+        for (int64_t t = 0; t < G * nto * ntk; t++) {
+            const int64_t g = t / (nto * ntk), rest = t % (nto * ntk), j = g / R1, r1 = g % R1;
+            const int64_t o = rest / ntk * TILE_OB, k = rest % ntk * TILE_KB;
+            SFX(groupw_tab)[MIN_I64(TILE_OB, Dout - o) - 1][MIN_I64(TILE_KB, Din - k) - 1](
+                a->dy + (j * Dout + o) * L + r1 * R2, J * Dout * L, a->x + (j * Din + k) * L + r1 * R2,
+                J * Din * L, L, R2, M, Din, a->dW + (g * Dout + o) * Din + k);
         }
     } else {
         const int64_t nto = (Dout + TILE_OB - 1) / TILE_OB, ntk = (Din + TILE_KB - 1) / TILE_KB;
