@@ -15,8 +15,8 @@
  * d(coeff/sigma)/d sigma, so backprop gives dW = (c/s) G - (c/s^2) <G, W> u v^T, the plain
  * gradient of w / (sigma / coeff). (There is no reciprocal op; this needs none.) */
 #include <math.h>
-#include <stdlib.h>
 
+#include "autograd/autograd.h"
 #include "core/error.h"
 #include "nn/nn_internal.h"
 
@@ -40,25 +40,21 @@ static void normalized_mv(const float *W, int64_t rows, int64_t cols, int trans,
         out[o] = (float)(acc[o] * inv);
 }
 
-/* n_power rounds of v = normalize(W^T u), u = normalize(W v) on host copies. */
-static dmx_status power_iterate(dmx_tensor *w, int n_power, float *u, float *v)
+/* n_power rounds of v = normalize(W^T u), u = normalize(W v) on host copies (in the
+ * context's host arena: reused every step, no allocation once warm). */
+static dmx_status power_iterate(dmx_ctx *ctx, dmx_tensor *w, int n_power, float *u, float *v)
 {
     const int64_t rows = w->shape[0], cols = w->shape[1];
-    float *W = malloc(dmx_tensor_bytes(w));
-    double *acc = malloc((size_t)(rows > cols ? rows : cols) * sizeof *acc);
-    if (!W || !acc) {
-        free(W);
-        free(acc);
+    float *W = dmx_ctx_host_alloc(ctx, dmx_tensor_bytes(w));
+    double *acc = dmx_ctx_host_alloc(ctx, (size_t)(rows > cols ? rows : cols) * sizeof *acc);
+    if (!W || !acc)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "spectral norm of %s: out of host memory",
                         w->name);
-    }
     dmx_status s = dmx_tensor_to_host(w, W, dmx_tensor_bytes(w));
     for (int it = 0; s == DMX_OK && it < n_power; it++) {
         normalized_mv(W, rows, cols, 1, u, acc, v);
         normalized_mv(W, rows, cols, 0, v, acc, u);
     }
-    free(W);
-    free(acc);
     return s;
 }
 
@@ -116,18 +112,16 @@ dmx_status dmx_spectral_norm(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_ten
     if (!ctx || !w_out)
         return dmx_fail(DMX_ERR_INVALID_ARG, "spectral norm of %s: NULL context or output",
                         w->name);
-    float *uh = malloc(dmx_tensor_bytes(u)), *vh = malloc(dmx_tensor_bytes(v));
-    if (!uh || !vh) {
-        free(uh);
-        free(vh);
+    float *uh = dmx_ctx_host_alloc(ctx, dmx_tensor_bytes(u));
+    float *vh = dmx_ctx_host_alloc(ctx, dmx_tensor_bytes(v));
+    if (!uh || !vh)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "spectral norm of %s: out of host memory",
                         w->name);
-    }
     dmx_status st = dmx_tensor_to_host(u, uh, dmx_tensor_bytes(u));
     if (st == DMX_OK)
         st = dmx_tensor_to_host(v, vh, dmx_tensor_bytes(v));
     if (st == DMX_OK && dmx_ctx_training(ctx) && n_power > 0) {
-        st = power_iterate(w, n_power, uh, vh);
+        st = power_iterate(ctx, w, n_power, uh, vh);
         if (st == DMX_OK)
             st = dmx_tensor_write(u, uh, dmx_tensor_bytes(u));
         if (st == DMX_OK)
@@ -136,8 +130,6 @@ dmx_status dmx_spectral_norm(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_ten
     dmx_tensor *sigma = NULL;
     if (st == DMX_OK)
         st = sigma_of(ctx, w, uh, vh, &sigma);
-    free(uh);
-    free(vh);
     if (st != DMX_OK)
         return dmx_fail_context(st, "spectral norm of %s: ", w->name);
     float s = 0.0f;
