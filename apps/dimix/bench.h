@@ -80,6 +80,9 @@ typedef struct dmx_bench_record {
     double median_ms, min_ms, rate; /* rate = work / median seconds */
     int64_t params;                 /* -1 when not meaningful */
     dmx_bench_memory mem;
+    /* Per timed iteration (dmx_device_counters): device ops run, bytes their arguments span,
+     * host <-> device transfers and their bytes. */
+    double ops, op_bytes, transfers, transfer_bytes;
 } dmx_bench_record;
 
 /* Sets up, warms up, times and tears down one case on one device. A failing case is a record

@@ -88,6 +88,12 @@ static void put_record(FILE *f, const dmx_bench_record *r, const dmx_bench_optio
                 m->parameters + m->gradients + m->activations);
     else
         fprintf(f, "     \"memory\": null, ");
+    if (r->ok)
+        fprintf(f, "\"per_iter\": {\"ops\": %.6g, \"op_bytes\": %.6g, \"transfers\": %.6g, "
+                   "\"transfer_bytes\": %.6g}, ", r->ops, r->op_bytes, r->transfers,
+                r->transfer_bytes);
+    else
+        fprintf(f, "\"per_iter\": null, ");
     fprintf(f, "\"vs\": ");
     if (c->vs[0])
         put_string(f, c->vs);
@@ -261,9 +267,11 @@ void dmx_bench_print_record(FILE *out, const dmx_bench_record *r)
         return;
     }
     char m[32];
-    fprintf(out, "%-34s %-9s median %10.3f ms  min %10.3f ms  %10.4g %-7s  %s (%d runs)\n",
+    fprintf(out, "%-34s %-9s median %10.3f ms  min %10.3f ms  %10.4g %-7s  %s (%d runs)  "
+                 "%.0f ops, %.1f MiB op args, %.0f transfers\n",
             r->c->name, r->dev.name, r->median_ms, r->min_ms, r->rate, r->c->unit,
-            mib(total_bytes(r), m, sizeof m), r->repeats);
+            mib(total_bytes(r), m, sizeof m), r->repeats, r->ops, r->op_bytes / 1048576.0,
+            r->transfers);
     fflush(out);
 }
 

@@ -86,6 +86,8 @@ void dmx_bench_run_case(const dmx_bench_case *c, dmx_device *dev,
     }
     double spent = 0;
     int done = 0;
+    dmx_device_counters before, after;
+    dmx_device_counters_get(dev, &before);
     while (done < opts->repeat && (done == 0 || spent < opts->budget_s)) {
         double t0 = seconds_now();
         if (c->iter(state) != DMX_OK) {
@@ -105,6 +107,12 @@ void dmx_bench_run_case(const dmx_bench_case *c, dmx_device *dev,
         out->rate = c->work / (1e-3 * out->median_ms);
         out->mem = c->memory(state);
         out->params = c->params ? c->params(state) : -1;
+        dmx_device_counters_get(dev, &after);
+        out->ops = (double)(after.ops - before.ops) / done;
+        out->op_bytes = (double)(after.op_bytes - before.op_bytes) / done;
+        out->transfers = (double)(after.reads + after.writes - before.reads - before.writes) / done;
+        out->transfer_bytes = (double)(after.read_bytes + after.write_bytes - before.read_bytes -
+                                       before.write_bytes) / done;
     }
     free(ms);
     c->teardown(state);

@@ -39,6 +39,7 @@ struct dmx_device {
     int index; /* within the backend */
     dmx_device_info info;
     void *impl;
+    dmx_device_counters counters; /* dmx_device_counters_get */
 };
 
 struct dmx_buffer {

@@ -241,6 +241,12 @@ void dmx_device_close(dmx_device *dev)
 
 const dmx_device_info *dmx_device_info_of(const dmx_device *dev) { return dev ? &dev->info : NULL; }
 
+void dmx_device_counters_get(const dmx_device *dev, dmx_device_counters *out)
+{
+    if (out)
+        *out = dev ? dev->counters : (dmx_device_counters){0};
+}
+
 dmx_status dmx_device_sync(dmx_device *dev)
 {
     if (!dev)
@@ -307,6 +313,8 @@ dmx_status dmx_buffer_write(dmx_buffer *buf, size_t offset, const void *src, siz
         return DMX_OK;
     if (!src)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_write: source is NULL");
+    buf->dev->counters.writes++;
+    buf->dev->counters.write_bytes += bytes;
     dmx_status s = buf->dev->backend->buffer_write(buf, offset, src, bytes);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer write: ", buf->dev->info.name);
 }
@@ -318,6 +326,8 @@ dmx_status dmx_buffer_read(dmx_buffer *buf, size_t offset, void *dst, size_t byt
         return DMX_OK;
     if (!dst)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_read: destination is NULL");
+    buf->dev->counters.reads++;
+    buf->dev->counters.read_bytes += bytes;
     dmx_status s = buf->dev->backend->buffer_read(buf, offset, dst, bytes);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer read: ", buf->dev->info.name);
 }

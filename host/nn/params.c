@@ -142,20 +142,27 @@ dmx_status dmx_params_set_init(dmx_params *ps, const char *name, dmx_init init)
     return DMX_OK;
 }
 
-/* Offsets: trainable tensors first, then buffers; returns the total element count. */
+/* Offsets: trainable matrices (rank >= 2) first, then the other trainable tensors (biases,
+ * norms), then buffers; returns the total element count. Grouping by rank lets an optimizer
+ * that decays matrices only update each group in one call (nn/optim.c). */
+static int placement_pass(const param_entry *e)
+{
+    return !e->trainable ? 2 : e->t[0].ndim >= 2 ? 0 : 1;
+}
+
 static size_t place_tensors(dmx_params *ps)
 {
     size_t at = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 3; pass++) {
         for (int i = 0; i < ps->n; i++) {
             param_entry *e = ps->items[i];
-            if (e->trainable != (pass == 0))
+            if (placement_pass(e) != pass)
                 continue;
             e->t[0].offset = at;
             e->t[1].offset = at;
             at = align_up(at + (size_t)dmx_tensor_numel(&e->t[0]));
         }
-        if (pass == 0)
+        if (pass == 1)
             ps->n_trainable_region = at;
     }
     return at;

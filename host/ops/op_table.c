@@ -74,6 +74,9 @@ dmx_status dmx_op_run(dmx_device *dev, const dmx_op_call *call)
     if (!dmx_op_supported(dev, call))
         return dmx_fail(DMX_ERR_UNSUPPORTED, "%s is not supported on %s (%s)", d->name,
                         dev->info.name, dev->info.description);
+    dev->counters.ops++;
+    for (int i = 0; i < d->n_in + d->n_out && i < DMX_MAX_ARGS; i++)
+        dev->counters.op_bytes += call->args[i].buf ? call->args[i].count * 4 : 0;
     s = dev->backend->ops[call->op](dev, call);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
 }

@@ -71,6 +71,17 @@ DMX_API const dmx_device_info *dmx_device_info_of(const dmx_device *dev);
 /* Waits until all work submitted to the device has finished; reports deferred errors. */
 DMX_API dmx_status dmx_device_sync(dmx_device *dev);
 
+/* What a device was asked to do since it was opened: device operators run (one per op call; a
+ * backend may launch more than one kernel for an op), the bytes their arguments span (inputs
+ * plus outputs: what one pass over each argument moves), and host <-> device transfers
+ * (dmx_buffer_read / dmx_buffer_write). For benchmarks and tests; counting costs nothing
+ * measurable. One thread per device, as every device call. */
+typedef struct dmx_device_counters {
+    uint64_t ops, op_bytes;
+    uint64_t reads, read_bytes, writes, write_bytes;
+} dmx_device_counters;
+DMX_API void dmx_device_counters_get(const dmx_device *dev, dmx_device_counters *out);
+
 /* Why a backend offers no device: "" when it has devices, otherwise a reason naming what is
  * missing ("no OpenCL platform found (...): install an OpenCL driver ...", or "not built into
  * this dimix" when the build left the backend out). */

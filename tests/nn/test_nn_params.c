@@ -46,10 +46,11 @@ static void test_placement_lookup_and_counts(void **state)
     DMX_ASSERT_FAILS(dmx_params_get(ps, "a.gamma", &t), DMX_ERR_NOT_FOUND, "a.gamma");
     assert_int_equal(dmx_params_trainable_count(ps), 15 + 3 + 8);
 
-    /* Trainable tensors first, 64-element aligned, gradients at the same offsets. */
+    /* Trainable matrices (rank >= 2) first, then the other trainable tensors, then buffers,
+     * 64-element aligned, gradients at the same offsets. */
     assert_int_equal(w->offset, 0);
-    assert_int_equal(b->offset, 64);
-    assert_int_equal(id->offset, 128);
+    assert_int_equal(id->offset, 64);
+    assert_int_equal(b->offset, 128);
     assert_int_equal(u->offset, 192);
     assert_ptr_equal(w->buf, u->buf);
     assert_true(w->flags & DMX_TENSOR_REQUIRES_GRAD);
@@ -360,6 +361,81 @@ static void test_store_trains_with_an_optimizer(void **state)
     dmx_device_close(dev);
 }
 
+/* An optimizer over a store's trainable tensors updates each run of neighbours with the same
+ * decay in one op (matrices, then vectors: 2 ops per step), and gives bitwise the values of
+ * one op per tensor (a list with a tensor left out is not flat, so it takes that path). */
+static void run_adamw(dmx_device *dev, dmx_tensor **list, int n, dmx_tensor **all, int n_all,
+                      uint64_t *ops_per_step)
+{
+    dmx_optimizer *opt = NULL;
+    dmx_optim_config cfg = {.kind = DMX_OPTIM_ADAMW, .weight_decay = 0.1f,
+                            .decay_matrices_only = true};
+    DMX_ASSERT_OK(dmx_optim_create(dev, &cfg, list, n, &opt));
+    dmx_test_rng rng = {9};
+    float g[64];
+    dmx_device_counters c0, c1;
+    for (int step = 0; step < 3; step++) {
+        for (int i = 0; i < n_all; i++) { /* the same gradients for every list */
+            const int64_t k = dmx_tensor_numel(all[i]);
+            dmx_test_fill(&rng, g, (size_t)k, -1, 1);
+            DMX_ASSERT_OK(dmx_tensor_write(all[i]->grad, g, (size_t)k * 4));
+        }
+        dmx_device_counters_get(dev, &c0);
+        DMX_ASSERT_OK(dmx_optim_step(opt, 0.01f));
+        dmx_device_counters_get(dev, &c1);
+        *ops_per_step = c1.ops - c0.ops;
+    }
+    dmx_optim_destroy(opt);
+}
+
+static void test_optimizer_updates_runs_of_a_store_in_one_op(void **state)
+{
+    (void)state;
+    dmx_device *dev = dmx_test_cpu();
+    dmx_params *stores[2];
+    dmx_tensor *t[2][4];
+    const int64_t w_shape[2] = {3, 5}, b_shape[1] = {3}, v_shape[2] = {4, 4}, c_shape[1] = {7};
+    for (int k = 0; k < 2; k++) {
+        stores[k] = new_store(dev);
+        DMX_ASSERT_OK(dmx_params_declare(stores[k], "a.weight", 2, w_shape,
+                                         (dmx_init){DMX_INIT_UNIFORM, 0.5f}, true, &t[k][0]));
+        DMX_ASSERT_OK(dmx_params_declare(stores[k], "a.bias", 1, b_shape,
+                                         (dmx_init){DMX_INIT_UNIFORM, 0.5f}, true, &t[k][1]));
+        DMX_ASSERT_OK(dmx_params_declare(stores[k], "b.weight", 2, v_shape,
+                                         (dmx_init){DMX_INIT_UNIFORM, 0.5f}, true, &t[k][2]));
+        DMX_ASSERT_OK(dmx_params_declare(stores[k], "b.bias", 1, c_shape,
+                                         (dmx_init){DMX_INIT_UNIFORM, 0.5f}, true, &t[k][3]));
+        DMX_ASSERT_OK(dmx_params_allocate(stores[k], 5));
+    }
+    uint64_t grouped = 0, single = 0;
+    run_adamw(dev, t[0], 4, t[0], 4, &grouped);
+    /* b.weight left out: a gap of more than padding between a.weight and the vectors */
+    dmx_tensor *three[3] = {t[1][0], t[1][1], t[1][3]};
+    run_adamw(dev, three, 3, t[1], 4, &single);
+    assert_int_equal(grouped, 2);
+    assert_int_equal(single, 3);
+    for (int i = 0; i < 4; i += 1 + (i == 1)) { /* 0, 1, 3 */
+        float a[64], b[64];
+        const size_t bytes = dmx_tensor_bytes(t[0][i]);
+        DMX_ASSERT_OK(dmx_tensor_to_host(t[0][i], a, bytes));
+        DMX_ASSERT_OK(dmx_tensor_to_host(t[1][i], b, bytes));
+        assert_memory_equal(a, b, bytes);
+    }
+    /* The padding between tensors stayed zero. */
+    dmx_tensor fv, fg;
+    DMX_ASSERT_OK(dmx_params_flat(stores[0], &fv, &fg));
+    float *flat = malloc(dmx_tensor_bytes(&fv));
+    DMX_ASSERT_OK(dmx_tensor_to_host(&fv, flat, dmx_tensor_bytes(&fv)));
+    for (int i = 0; i < 4; i++)
+        for (size_t e = t[0][i]->offset + (size_t)dmx_tensor_numel(t[0][i]);
+             e < (size_t)fv.shape[0] && e % 64; e++)
+            assert_true(flat[e] == 0.0f);
+    free(flat);
+    dmx_params_destroy(stores[0]);
+    dmx_params_destroy(stores[1]);
+    dmx_device_close(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_gradients_zero_and_host_copies),
         cmocka_unit_test(test_module_parameter_names),
         cmocka_unit_test(test_store_trains_with_an_optimizer),
+        cmocka_unit_test(test_optimizer_updates_runs_of_a_store_in_one_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
