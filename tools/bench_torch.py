@@ -15,7 +15,7 @@ Suites (--suite, default ops):
           GEMM, a pre-norm transformer block on the whole sequence (attn) and the same block in
           butterfly attention stage 1 (battn), S in 256, 1024, 2048.
   models  the image presets e1-butterfly-mlp, e1-dense, e1-butterfly-linear, e2-vit,
-          e2-vit-butterfly, e2-vit-p2, e2-vit-p2-butterfly, e3-patchonly, imixer-small:
+          e2-vit-butterfly, e2-vit-p2, e2-vit-p2-butterfly, e3-patchonly, imixer-small, fmnist-bmlp, fmnist-dense:
           one Adam training step at batch 64, inference at batch 1 and 256.
   lra     the LRA classifier (presets lra-listops and lra-listops-dense) at S 1024 and 2048,
           batch 8: one AdamW step (dropout on) and inference.
@@ -299,12 +299,18 @@ PRESETS = {
     "e2-vit-p2-butterfly": dict(family="vit", patch=2, dim=64, attention="butterfly"),
     "e3-patchonly": dict(family="patchonly"),
     "imixer-small": dict(family="imixer"),
+    "fmnist-bmlp": dict(family="mixer", token_mix="butterfly_mlp", channel_mix="butterfly_mlp",
+                        kw=dict(channels=1, image=28, dim=64, depth=4, expansion=2,
+                                token_radix=7, channel_radix=8)),
+    "fmnist-dense": dict(family="mixer", token_mix="dense", channel_mix="dense",
+                         kw=dict(channels=1, image=28, dim=64, depth=4, expansion=2)),
 }
 MODEL_ORDER = ("e1-butterfly-mlp", "e1-dense", "e1-butterfly-linear", "e2-vit",
                "e2-vit-butterfly", "e2-vit-p2", "e2-vit-p2-butterfly", "e3-patchonly",
-               "imixer-small")
+               "imixer-small", "fmnist-bmlp", "fmnist-dense")
 MODEL_VS = {"e1-butterfly-mlp": "e1-dense", "e1-butterfly-linear": "e1-dense",
-            "e2-vit-butterfly": "e2-vit", "e2-vit-p2-butterfly": "e2-vit-p2"}
+            "e2-vit-butterfly": "e2-vit", "e2-vit-p2-butterfly": "e2-vit-p2",
+            "fmnist-bmlp": "fmnist-dense"}
 
 
 def patchify(img, p):
@@ -514,7 +520,9 @@ def build_preset(name):
     p = PRESETS[name]
     fam = p["family"]
     if fam == "mixer":
-        return MixerModel(p["token_mix"], p["channel_mix"]), (3, 32)
+        kw = p.get("kw", {})
+        return (MixerModel(p["token_mix"], p["channel_mix"], **kw),
+                (kw.get("channels", 3), kw.get("image", 32)))
     if fam == "vit":
         return VitModel(p["patch"], p["dim"], p["attention"]), (3, 32)
     if fam == "patchonly":

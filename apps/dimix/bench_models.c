@@ -187,7 +187,8 @@ static const char *const model_presets[][2] = {
     {"e1-butterfly-linear", "e1-dense"}, {"e2-vit", ""},
     {"e2-vit-butterfly", "e2-vit"}, {"e2-vit-p2", ""},
     {"e2-vit-p2-butterfly", "e2-vit-p2"}, {"e3-patchonly", ""},
-    {"imixer-small", ""},
+    {"imixer-small", ""},        {"fmnist-bmlp", "fmnist-dense"},
+    {"fmnist-dense", ""},
 };
 
 bool dmx_bench_model_cases(dmx_bench_list *l, const dmx_bench_options *opts)

@@ -72,4 +72,46 @@ static inline float dmx_erff(float x)
     return z < 0.5f ? small : x < 0 ? -r : r;
 }
 
+/* The standard normal CDF Phi(x) and density phi(x) together, with one exp (GELU and its
+ * derivative need both; the fast CPU device uses this). With z = |x| / sqrt 2 and E = e^(-z^2)
+ * (= sqrt(2 pi) phi(x)):
+ *   z < 0.7: erf(z) by its Taylor series to z^23 (truncation below 1e-10);
+ *   otherwise erfc(z) = t E Q(t), t = 1 / (1 + z/2), Q a degree-9 polynomial fitted (least
+ *   squares on Chebyshev nodes, double precision, by tools/fit_erfc.py) to erfc(z) e^(z^2) / t
+ *   over z in [0.5, 10]: relative error 8.3e-9 before float rounding.
+ * Phi's absolute error, checked by tests/unit/test_cpu_math over [-30, 30]: < 1e-7. */
+static inline void dmx_normal_cdf_pdf(float x, float *cdf, float *pdf)
+{
+    const float z = (x < 0 ? -x : x) * 0.70710678118654752440f, z2 = z * z;
+    const float E = dmx_expf(-z2);
+    float s = -1.0f / 918086400.0f;
+    s = s * z2 + 1.0f / 76204800.0f;
+    s = s * z2 - 1.0f / 6894720.0f;
+    s = s * z2 + 1.0f / 685440.0f;
+    s = s * z2 - 1.0f / 75600.0f;
+    s = s * z2 + 1.0f / 9360.0f;
+    s = s * z2 - 1.0f / 1320.0f;
+    s = s * z2 + 1.0f / 216.0f;
+    s = s * z2 - 1.0f / 42.0f;
+    s = s * z2 + 1.0f / 10.0f;
+    s = s * z2 - 1.0f / 3.0f;
+    s = s * z2 + 1.0f / 1.0f;
+    const float erf_small = 1.12837916709551257f * z * s; /* 2 / sqrt(pi) */
+    const float t = 1.0f / (1.0f + 0.5f * z);
+    float q = -3.311768171e-02f;
+    q = q * t + 7.798027419e-02f;
+    q = q * t + 4.367507842e-02f;
+    q = q * t - 2.530281007e-01f;
+    q = q * t + 1.408263083e-01f;
+    q = q * t + 2.288870986e-02f;
+    q = q * t + 1.919635692e-01f;
+    q = q * t + 2.443826966e-01f;
+    q = q * t + 2.823090359e-01f;
+    q = q * t + 2.820867733e-01f;
+    const float tail = 0.5f * t * E * q; /* erfc(z) / 2 = Phi(-|x|), accurate relative to itself */
+    const float half_erf = 0.5f * erf_small;
+    *cdf = z < 0.7f ? (x < 0 ? 0.5f - half_erf : 0.5f + half_erf) : (x < 0 ? tail : 1.0f - tail);
+    *pdf = 0.39894228040143267794f * E; /* 1 / sqrt(2 pi) */
+}
+
 #endif

@@ -1,16 +1,15 @@
 /* GELU and ELU for the fast CPU device, forward and backward.
  *
- * The same formulas as the reference (cpu_math.h's branch-free erf and exp), built for the
- * baseline, AVX2 and AVX-512 (target_clones) with multiply-adds fused (this file is compiled
- * with -ffp-contract=fast: the polynomials become chains of FMAs, which the reference's strict
- * ISO C build does not allow). Each element is independent: any thread count gives the same
- * bits. */
+ * GELU(x) = x Phi(x), GELU'(x) = Phi(x) + x phi(x), both from cpu_math.h's
+ * dmx_normal_cdf_pdf (one exp for Phi and phi together; the reference computes erf and a
+ * second exp). Built for the baseline, AVX2 and AVX-512 (target_clones) with multiply-adds
+ * fused (this file is compiled with -ffp-contract=fast: the polynomials become chains of FMAs,
+ * which the reference's strict ISO C build does not allow). Each element is independent: any
+ * thread count gives the same bits. */
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_math.h"
 #include "cpu/fast_kernels.h"
 
-#define SQRT1_2 0.70710678118654752440f
-#define INV_SQRT_2PI 0.39894228040143267794f
 #define CHUNK 4096
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
@@ -21,17 +20,20 @@
 
 SIMD_CLONES static void gelu_span(const float *restrict x, float *restrict y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = 0.5f * x[i] * (1.0f + dmx_erff(x[i] * SQRT1_2));
+    for (int64_t i = 0; i < n; i++) {
+        float cdf, pdf;
+        dmx_normal_cdf_pdf(x[i], &cdf, &pdf);
+        y[i] = x[i] * cdf;
+    }
 }
 
 SIMD_CLONES static void gelu_bwd_span(const float *restrict x, const float *restrict dy,
                                       float *restrict dx, int64_t n, int accumulate)
 {
     for (int64_t i = 0; i < n; i++) {
-        const float v = x[i];
-        const float cdf = 0.5f * (1.0f + dmx_erff(v * SQRT1_2));
-        const float g = dy[i] * (cdf + v * INV_SQRT_2PI * dmx_expf(-0.5f * v * v));
+        float cdf, pdf;
+        dmx_normal_cdf_pdf(x[i], &cdf, &pdf);
+        const float g = dy[i] * (cdf + x[i] * pdf);
         dx[i] = accumulate ? dx[i] + g : g;
     }
 }

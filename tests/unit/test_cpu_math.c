@@ -41,11 +41,41 @@ static void test_erf_absolute_error(void **state)
     assert_true(dmx_erff(150.0f) == 1.0f);
 }
 
+/* Phi and phi from dmx_normal_cdf_pdf (the fast device's GELU) against double libm. */
+static void test_normal_cdf_pdf(void **state)
+{
+    (void)state;
+    double worst_cdf = 0, at_cdf = 0, worst_pdf = 0, at_pdf = 0;
+    for (int i = 0; i <= 2000000; i++) {
+        float x = -30.0f + 60.0f * (float)i / 2000000.0f, cdf, pdf;
+        dmx_normal_cdf_pdf(x, &cdf, &pdf);
+        const double want_cdf = 0.5 * erfc(-(double)x / sqrt(2.0));
+        const double want_pdf = exp(-0.5 * (double)x * x) / sqrt(2.0 * M_PI);
+        const double ec = fabs(cdf - want_cdf), ep = fabs(pdf - want_pdf);
+        if (ec > worst_cdf)
+            worst_cdf = ec, at_cdf = x;
+        if (ep > worst_pdf)
+            worst_pdf = ep, at_pdf = x;
+    }
+    printf("  Phi: worst absolute error %.3g at %.9g; phi: %.3g at %.9g\n", worst_cdf, at_cdf,
+           worst_pdf, at_pdf);
+    assert_true(worst_cdf < 1e-7);
+    assert_true(worst_pdf < 1e-7);
+    float cdf, pdf;
+    dmx_normal_cdf_pdf(0.0f, &cdf, &pdf);
+    assert_true(cdf == 0.5f);
+    dmx_normal_cdf_pdf(-40.0f, &cdf, &pdf);
+    assert_true(cdf >= 0.0f && cdf < 1e-30f && pdf >= 0.0f);
+    dmx_normal_cdf_pdf(40.0f, &cdf, &pdf);
+    assert_true(cdf == 1.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exp_relative_error),
         cmocka_unit_test(test_erf_absolute_error),
+        cmocka_unit_test(test_normal_cdf_pdf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
