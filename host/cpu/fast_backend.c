@@ -4,10 +4,12 @@
  * kernels (host/cpu/fast_*.c) replace the ops that dominate a Mixer's training
  * step. The parity suite checks it against "cpu-ref" like any other device. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cpu/cpu_host.h"
 #include "cpu/fast_kernels.h"
+#include "cpu/fast_simd.h"
 
 static dmx_op_fn fast_ops[DMX_OP_COUNT];
 
@@ -35,7 +37,10 @@ static dmx_status fast_init(void)
 static dmx_status fast_device_info(int index, dmx_device_info *out)
 {
     (void)index;
-    dmx_cpu_host_fill_info(out, "CPU (fast kernels)");
+    char what[64];
+    snprintf(what, sizeof what, "CPU (fast kernels, SIMD %s)",
+             dmx_fast_simd_name(dmx_fast_simd_level()));
+    dmx_cpu_host_fill_info(out, what);
     return DMX_OK;
 }
 
