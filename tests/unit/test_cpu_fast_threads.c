@@ -18,7 +18,7 @@ static bool fast_case(const dmx_parity_case *c)
     if (c->op != DMX_OP_MIX_LINEAR && c->op != DMX_OP_MIX_LINEAR_BWD_X &&
         c->op != DMX_OP_MIX_LINEAR_BWD_W)
         return false;
-    const dmx_p_mix_linear *p = (const dmx_p_mix_linear *)c->params;
+    const dmx_p_mix_linear *p = &c->params.mix_linear;
     return !(p->J == 1 && p->R1 == 1);
 }
 
