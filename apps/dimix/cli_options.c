@@ -75,9 +75,8 @@ int dmx_opt_parse(const char *cmd, const dmx_opt *t, int n, int argc, char **arg
         switch (t[j].kind) {
         case DMX_OPT_TEXT: ok = dmx_cli_text(cmd, argc, argv, i, field(args, &t[j])); break;
         case DMX_OPT_INT:
-            /* hi 0x1p63 or more (INT64_MAX as a double) means no upper limit */
             ok = dmx_cli_int(cmd, argc, argv, i, (long long)t[j].lo,
-                             t[j].hi >= 0x1p63 ? LLONG_MAX : (long long)t[j].hi,
+                             t[j].hi >= DMX_OPT_NO_LIMIT ? LLONG_MAX : (long long)t[j].hi,
                              field(args, &t[j]));
             break;
         case DMX_OPT_REAL:

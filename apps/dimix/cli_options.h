@@ -42,6 +42,9 @@ typedef struct dmx_opt {
 } dmx_opt;
 
 #define DMX_OPT_MAX 64
+/* hi of an integer option without an upper limit (beyond LLONG_MAX, which a double cannot
+ * hold exactly): the parser then takes up to LLONG_MAX */
+#define DMX_OPT_NO_LIMIT 0x1p63
 
 /* Parses option argv[*i] of table `t` (n entries) into `args`, marking given[index]. Returns 1
  * when parsed, 0 on a bad value (message printed), -1 when argv[*i] is not in the table. */

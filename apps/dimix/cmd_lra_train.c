@@ -67,7 +67,7 @@ static const dmx_opt options[] = {
     {"--warmup", DMX_OPT_INT, A(warmup), 0, 1ll << 40, true, NULL},
     {"--clip", DMX_OPT_REAL, A(clip), 0, 1e9, true, NULL},
     {"--label-smoothing", DMX_OPT_REAL, A(label_smoothing), 0, 1, true, NULL},
-    {"--seed", DMX_OPT_INT, A(seed), 0, INT64_MAX, true, NULL},
+    {"--seed", DMX_OPT_INT, A(seed), 0, DMX_OPT_NO_LIMIT, true, NULL},
 };
 #undef A
 enum { N_OPTIONS = (int)(sizeof options / sizeof options[0]) };

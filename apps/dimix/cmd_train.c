@@ -55,7 +55,7 @@ static const dmx_opt options[] = {
     {"--batch", DMX_OPT_INT, A(batch), 1, 1 << 20, true, "--batch-size"},
     {"--label-smoothing", DMX_OPT_REAL, A(label_smoothing), 0, 1, true, NULL},
     {"--clip", DMX_OPT_REAL, A(clip), 0, 1e9, true, NULL},
-    {"--seed", DMX_OPT_INT, A(seed), 0, INT64_MAX, true, NULL},
+    {"--seed", DMX_OPT_INT, A(seed), 0, DMX_OPT_NO_LIMIT, true, NULL},
     {"--augment", DMX_OPT_TEXT, A(augment), 0, 0, true, NULL},
 };
 #undef A
