@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_options.h"
 #include "core/error.h" /* dmx_fail: the CLI links the library statically */
@@ -239,6 +240,12 @@ typedef struct eval_args {
     long long batch_size, max_batches, contour_length;
 } eval_args;
 
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int parse_args(int argc, char **argv, eval_args *a)
 {
     *a = (eval_args){.split = "test", .batch_size = 32, .contour_length = 14};
@@ -267,7 +274,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->batch);
         } else if (strcmp(argv[i], "--json") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->json);
-        } else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc && strchr(argv[i + 1], '.')) {
+        } else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc && is_file(argv[i + 1])) {
             /* --batch is the batch size, as in every command; the file has its own name */
             fprintf(stderr, "dimix %s: --batch takes sequences per pass; a batch file is "
                     "--batch-file %s\n", cmd, argv[i + 1]);

@@ -147,7 +147,10 @@ static void test_numbers_are_strict(void **state)
     }
     expect(2, "train --batch 1e12", "--batch takes an integer in 1..1048576, not '1e12'", NULL);
     /* one name for the batch size everywhere; --batch-size is the documented alias */
-    expect(2, "lra eval --ckpt x --batch x.safetensors", "a batch file is --batch-file", NULL);
+    char batch_args[1024];
+    snprintf(batch_args, sizeof batch_args, "lra eval --ckpt x --batch '%s/tests/data/"
+             "lra_dense_batch.safetensors'", DIMIX_SOURCE_DIR);
+    expect(2, batch_args, "a batch file is --batch-file", NULL);
     char args[1024];
     snprintf(args, sizeof args, "train --data %s " MODEL " --max-steps 1 --batch-size 8 "
              "--device cpu --out %s/alias", DATA, dir);
