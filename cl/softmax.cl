@@ -21,19 +21,19 @@ DMX_KERNEL void softmax_fwd(__global const float *x, ulong x_off, __global const
             zmax = fmax(zmax, scale * x[c] + mc);
     }
     zmax = dmx_wg_max(zmax, red);
-    if (zmax == -INFINITY) { /* every entry removed, or all -inf */
-        for (int c = lid; c < cols; c += DMX_WG)
-            y[c] = 0.0f;
-        return;
-    }
+    /* Every entry removed, or all -inf: the row is zeros. No early return: every work-item
+       must reach the barriers of dmx_wg_sum below (PoCL's default work-group compilation
+       corrupts memory when some return before a barrier, even uniformly). */
+    const bool empty = zmax == -INFINITY;
     float sum = 0.0f;
     for (int c = lid; c < cols; c += DMX_WG) {
         const float mc = m ? m[c] : 0.0f;
-        const float e = mc <= DMX_MASK_REMOVED ? 0.0f : exp(scale * x[c] + mc - zmax);
+        const float e = empty || mc <= DMX_MASK_REMOVED ? 0.0f : exp(scale * x[c] + mc - zmax);
         y[c] = e;
         sum += e;
     }
-    const float inv = 1.0f / dmx_wg_sum(sum, red);
+    const float total = dmx_wg_sum(sum, red);
+    const float inv = empty ? 0.0f : 1.0f / total;
     /* Each work-item rescales the entries it wrote itself: no barrier needed. */
     for (int c = lid; c < cols; c += DMX_WG)
         y[c] *= inv;

@@ -158,6 +158,8 @@ int dmx_opt_take_over(const char *cmd, const dmx_opt *t, int n, const char *line
                       size_t taken_cap, char *missing, size_t missing_cap)
 {
     taken[0] = missing[0] = '\0';
+    if (n > DMX_OPT_MAX)
+        return 2; /* the commands' tables are checked against it at compile time */
     int contradictions = 0;
     for (int j = 0; j < n; j++) {
         if (!t[j].setting)
@@ -190,8 +192,8 @@ int dmx_opt_take_over(const char *cmd, const dmx_opt *t, int n, const char *line
             }
             *(int *)f = recorded[0] == '1';
         } else if (t[j].kind == DMX_OPT_TEXT) {
-            snprintf(texts[j < DMX_OPT_MAX ? j : 0], sizeof texts[0], "%s", recorded);
-            *(const char **)f = texts[j < DMX_OPT_MAX ? j : 0];
+            snprintf(texts[j], sizeof texts[j], "%s", recorded);
+            *(const char **)f = texts[j];
         } else {
             char *fake[2] = {(char *)t[j].name, recorded};
             int k = 0;

@@ -481,6 +481,10 @@ int dmx_cmd_lra_train(int argc, char **argv)
     if (rc == 0)
         rc = open_data(&a, &r);
     if (rc == 0 && already_done(&a, &r)) {
+        if (r.json) /* the same in JSON: no step taken, no file written */
+            fprintf(r.json, "{\"command\": \"lra train\", \"status\": \"nothing to train\", "
+                    "\"first_step\": %lld, \"steps\": %lld, \"checkpoint\": null}\n",
+                    (long long)r.state.step, (long long)r.state.step);
         release(&r);
         return 0;
     }

@@ -461,6 +461,10 @@ static int run(train_args *a, const bool *given)
     if (rc == 0)
         rc = make_sources(a, &r);
     if (rc == 0 && already_done(a, &r)) {
+        if (r.json) /* the same in JSON: no step taken, no file written */
+            fprintf(r.json, "{\"command\": \"train\", \"status\": \"nothing to train\", "
+                    "\"first_step\": %lld, \"steps\": %lld, \"checkpoint\": null, "
+                    "\"curves\": null}\n", (long long)r.state.step, (long long)r.state.step);
         release(&r);
         return 0;
     }
