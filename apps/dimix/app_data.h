@@ -4,6 +4,7 @@
 #define DMX_APP_DATA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "dimix/dimix.h"
 
@@ -26,5 +27,13 @@ void dmx_app_images_free(dmx_app_images *im);
 
 /* Opens `name` (NULL: DIMIX_DEVICE or auto) and prints which device runs. */
 dmx_status dmx_app_open_device(const char *cmd, const char *name, dmx_device **out);
+
+/* Takes an exclusive flock on run folder `dir` for as long as the process lives (the
+ * descriptor is kept in *fd), so a second training cannot write into it at the same time.
+ * Returns 0, or prints why and returns 1 (another process holds it, or it cannot be opened). */
+int dmx_app_lock_run_dir(const char *cmd, const char *dir, int *fd);
+
+/* The folder of file `path` ("." for a bare name) in out. */
+void dmx_app_dirname(const char *path, char *out, size_t cap);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app_data.h"
+#include "cli_options.h"
 #include "commands.h"
 #include "logit_dump.h"
 
@@ -12,11 +13,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: dimix eval --ckpt FILE [--data DIR] [--split test|train] [--device NAME]\n"
-            "                  [--batch N] [--dump-logits FILE]\n\n"
+            "                  [--batch N] [--dump-logits FILE] [--json FILE]\n\n"
             "Evaluates a checkpoint written by dimix train: accuracy, mean cross-entropy, the\n"
             "confusion matrix (rows: true class, columns: predicted) and images per second.\n"
             "  --data DIR          as for dimix train (default %s)\n"
-            "  --dump-logits FILE  write logits [N, classes] and labels [N] as safetensors\n",
+            "  --batch N           images per forward pass (256; --batch-size is the same)\n"
+            "  --dump-logits FILE  write logits [N, classes] and labels [N] as safetensors\n"
+            "  --json FILE         a JSON summary ('-': stdout, the text goes to stderr)\n"
+            "Exit status: 0 done, 1 a failure, 2 bad usage or data that does not fit the model.\n",
             DMX_DEFAULT_DATA);
 }
 
@@ -37,34 +41,42 @@ static void print_confusion(const dmx_eval_result *r)
 int dmx_cmd_eval(int argc, char **argv)
 {
     const char *ckpt = NULL, *data = DMX_DEFAULT_DATA, *device = NULL, *dump = NULL;
-    const char *split = "test";
-    int batch = 256;
+    const char *split = "test", *json = NULL;
+    long long batch = 256;
     for (int i = 1; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(k, "--help") == 0 || strcmp(k, "-h") == 0) {
+        const char *k = argv[i];
+        int ok = 1;
+        if (dmx_cli_is_help(k)) {
             usage(stdout);
             return 0;
-        } else if (strcmp(k, "--ckpt") == 0 && v) {
-            ckpt = v, i++;
-        } else if (strcmp(k, "--data") == 0 && v) {
-            data = v, i++;
-        } else if (strcmp(k, "--device") == 0 && v) {
-            device = v, i++;
-        } else if (strcmp(k, "--dump-logits") == 0 && v) {
-            dump = v, i++;
-        } else if (strcmp(k, "--split") == 0 && v) {
-            split = v, i++;
-        } else if (strcmp(k, "--batch") == 0 && v) {
-            batch = atoi(v), i++;
+        } else if (strcmp(k, "--ckpt") == 0) {
+            ok = dmx_cli_text("eval", argc, argv, &i, &ckpt);
+        } else if (strcmp(k, "--data") == 0) {
+            ok = dmx_cli_text("eval", argc, argv, &i, &data);
+        } else if (strcmp(k, "--device") == 0) {
+            ok = dmx_cli_text("eval", argc, argv, &i, &device);
+        } else if (strcmp(k, "--dump-logits") == 0) {
+            ok = dmx_cli_text("eval", argc, argv, &i, &dump);
+        } else if (strcmp(k, "--split") == 0) {
+            ok = dmx_cli_text("eval", argc, argv, &i, &split);
+        } else if (strcmp(k, "--json") == 0) {
+            ok = dmx_cli_text("eval", argc, argv, &i, &json);
+        } else if (strcmp(k, "--batch") == 0 || strcmp(k, "--batch-size") == 0) {
+            ok = dmx_cli_int("eval", argc, argv, &i, 1, 1 << 20, &batch);
         } else {
-            fprintf(stderr, "dimix eval: unknown or incomplete option '%s' (try --help)\n", k);
+            fprintf(stderr, "dimix eval: unknown option '%s' (try --help)\n", k);
             return 2;
         }
+        if (!ok)
+            return 2;
     }
-    if (!ckpt || batch < 1 || (strcmp(split, "test") && strcmp(split, "train"))) {
-        fprintf(stderr, "dimix eval: --ckpt FILE is required; --batch >= 1; --split test|train\n");
+    if (!ckpt || (strcmp(split, "test") && strcmp(split, "train"))) {
+        fprintf(stderr, "dimix eval: --ckpt FILE is required; --split test|train\n");
         return 2;
     }
+    FILE *js = NULL;
+    if (json && !(js = dmx_cli_json_open("eval", json)))
+        return 2;
     int rc = 1;
     dmx_device *dev = NULL;
     dmx_model *model = NULL;
@@ -87,9 +99,10 @@ int dmx_cmd_eval(int argc, char **argv)
     if (ds->channels != cfg->channels || ds->num_classes != cfg->classes) {
         fprintf(stderr, "dimix eval: the data has %d channels and %d classes, the model %d and "
                 "%d\n", ds->channels, ds->num_classes, cfg->channels, cfg->classes);
+        rc = 2;
         goto out;
     }
-    dmx_loader_options lo = dmx_loader_eval_defaults(batch);
+    dmx_loader_options lo = dmx_loader_eval_defaults((int)batch);
     if (cfg->image != ds->height)
         lo.resize = cfg->image;
     if (dmx_app_images_make(ds, &lo, &im) != DMX_OK) {
@@ -110,6 +123,25 @@ int dmx_cmd_eval(int argc, char **argv)
            data, split, (long long)r.examples, 100.0 * r.accuracy, r.loss,
            r.seconds > 0 ? (double)r.examples / r.seconds : 0.0);
     print_confusion(&r);
+    if (js) {
+        fprintf(js, "{\"command\": \"eval\", \"checkpoint\": ");
+        dmx_cli_json_string(js, ckpt);
+        fprintf(js, ", \"data\": ");
+        dmx_cli_json_string(js, data);
+        fprintf(js, ", \"split\": ");
+        dmx_cli_json_string(js, split);
+        fprintf(js, ", \"examples\": %lld, \"correct\": %lld, \"accuracy\": %.6f, "
+                "\"loss\": %.6f, \"seconds\": %.3f, \"images_per_second\": %.1f, "
+                "\"confusion\": [", (long long)r.examples, (long long)r.correct, r.accuracy,
+                r.loss, r.seconds, r.seconds > 0 ? (double)r.examples / r.seconds : 0.0);
+        for (int t = 0; t < r.classes; t++) {
+            fprintf(js, "%s[", t ? ", " : "");
+            for (int k = 0; k < r.classes; k++)
+                fprintf(js, "%s%lld", k ? ", " : "", (long long)r.confusion[t * r.classes + k]);
+            fprintf(js, "]");
+        }
+        fprintf(js, "]}\n");
+    }
     if (dump && dmx_logit_dump_write(dump, &dumped) != DMX_OK) {
         rc = dmx_app_fail("eval", "writing the logits");
         goto out;
@@ -123,5 +155,6 @@ out:
     dmx_ctx_destroy(ctx);
     dmx_model_destroy(model);
     dmx_device_close(dev);
+    dmx_cli_json_close(js);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_options.h"
 #include "core/error.h" /* dmx_fail: the CLI links the library statically */
@@ -22,9 +23,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: dimix lra eval (--ckpt FILE | --preset NAME [KNOB=VALUE ...])\n"
             "                      (--data DIR|FILE --task listops|pathfinder [--split test]\n"
-            "                       [--contour-length 14] | --batch FILE)\n"
-            "                      [--device NAME] [--batch-size 32] [--max-batches N]\n"
-            "                      [--dump-logits FILE]\n\n"
+            "                       [--contour-length 14] | --batch-file FILE)\n"
+            "                      [--device NAME] [--batch 32] [--max-batches N]\n"
+            "                      [--dump-logits FILE] [--json FILE]\n\n"
             "Runs an lra checkpoint in inference mode and prints accuracy, mean cross-entropy,\n"
             "sequences per second and the device memory used (parameters, gradients buffer and\n"
             "the activations' peak).\n\n"
@@ -40,12 +41,13 @@ static void usage(FILE *out)
             "  --task NAME          listops or pathfinder\n"
             "  --split NAME         train, val or test (test)\n"
             "  --contour-length C   Pathfinder split to read (14)\n"
-            "  --batch FILE         a safetensors batch instead: ids [N, S] I32, mask [N, S] F32,\n"
+            "  --batch-file FILE    a safetensors batch instead: ids [N, S] I32, mask [N, S] F32,\n"
             "                       labels [N] I32, optionally logits [N, classes] to compare with\n"
             "  --device NAME        cpu, opencl:N, vulkan:N or auto (DIMIX_DEVICE, else auto)\n"
-            "  --batch-size N       sequences per forward pass (32)\n"
+            "  --batch N            sequences per forward pass (32; --batch-size is the same)\n"
             "  --max-batches N      stop after N batches (0: all)\n"
             "  --dump-logits FILE   write logits [N, classes] and labels [N] as safetensors\n"
+            "  --json FILE          a JSON summary ('-': stdout, the text goes to stderr)\n"
             "Exit status: 0 done, 1 a failure, 2 bad usage.\n");
 }
 
@@ -232,11 +234,17 @@ static double logits_error(const float *got, const float *want, int64_t n)
 #define MAX_KNOBS 32 /* KNOB=VALUE words */
 
 typedef struct eval_args {
-    const char *ckpt, *preset, *data, *task, *split, *batch, *device, *dump;
+    const char *ckpt, *preset, *data, *task, *split, *batch, *device, *dump, *json;
     const char *knobs[MAX_KNOBS];
     int n_knobs;
     long long batch_size, max_batches, contour_length;
 } eval_args;
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 static int parse_args(int argc, char **argv, eval_args *a)
 {
@@ -262,13 +270,20 @@ static int parse_args(int argc, char **argv, eval_args *a)
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->task);
         } else if (strcmp(argv[i], "--split") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->split);
-        } else if (strcmp(argv[i], "--batch") == 0) {
+        } else if (strcmp(argv[i], "--batch-file") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->batch);
+        } else if (strcmp(argv[i], "--json") == 0) {
+            ok = dmx_cli_text(cmd, argc, argv, &i, &a->json);
+        } else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc && is_file(argv[i + 1])) {
+            /* --batch is the batch size, as in every command; the file has its own name */
+            fprintf(stderr, "dimix %s: --batch takes sequences per pass; a batch file is "
+                    "--batch-file %s\n", cmd, argv[i + 1]);
+            return 2;
         } else if (strcmp(argv[i], "--device") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->device);
         } else if (strcmp(argv[i], "--dump-logits") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->dump);
-        } else if (strcmp(argv[i], "--batch-size") == 0) {
+        } else if (strcmp(argv[i], "--batch") == 0 || strcmp(argv[i], "--batch-size") == 0) {
             ok = dmx_cli_int(cmd, argc, argv, &i, 1, 1 << 20, &a->batch_size);
         } else if (strcmp(argv[i], "--max-batches") == 0) {
             ok = dmx_cli_int(cmd, argc, argv, &i, 0, INT64_MAX, &a->max_batches);
@@ -284,7 +299,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
     if (!a->ckpt == !a->preset || (!a->batch == !a->data) || (a->data && !a->task) ||
         (a->n_knobs && !a->preset)) {
         fprintf(stderr, "dimix %s: needs --ckpt FILE or --preset NAME (with its knobs), and "
-                        "either --data DIR --task NAME or --batch FILE (try --help)\n", cmd);
+                        "either --data DIR --task NAME or --batch-file FILE (try --help)\n", cmd);
         return 2;
     }
     return -1;
@@ -299,6 +314,7 @@ typedef struct eval_run {
     dmx_lra_batches *batches;
     batch_file file;
     eval_watch watch;
+    FILE *json;
     dmx_eval_result result;
     double end; /* when the evaluation finished */
 } eval_run;
@@ -313,6 +329,7 @@ static void release(eval_run *r)
     dmx_ctx_destroy(r->ctx);
     dmx_model_destroy(r->model);
     dmx_device_close(r->dev);
+    dmx_cli_json_close(r->json);
 }
 
 /* The preset with its knobs, initialised from seed 0. */
@@ -369,7 +386,7 @@ static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
     return 0;
 }
 
-static void report(const eval_args *a, eval_run *r)
+static void report(const eval_args *a, const eval_run *r)
 {
     const dmx_eval_result *t = &r->result;
     const int classes = dmx_model_config_of(r->model)->classes;
@@ -387,9 +404,27 @@ static void report(const eval_args *a, eval_run *r)
     dmx_lra_memory mem = dmx_lra_cli_memory(r->model, r->ctx);
     dmx_lra_cli_print_memory(stdout, &mem);
     printf(" (batch size %lld)\n", a->batch_size);
+    const double rel = r->file.logits ? logits_error(r->watch.dump.logits, r->file.logits,
+                                                     t->examples * classes) : 0;
     if (r->file.logits)
         printf("logits: relative error %.3g against the batch file's (max |diff| / max |want|)"
-               "\n", logits_error(r->watch.dump.logits, r->file.logits, t->examples * classes));
+               "\n", rel);
+    if (!r->json)
+        return;
+    FILE *f = r->json;
+    fprintf(f, "{\"command\": \"lra eval\", \"model\": ");
+    dmx_cli_json_string(f, a->ckpt ? a->ckpt : a->preset);
+    fprintf(f, ", \"data\": ");
+    dmx_cli_json_string(f, a->batch ? a->batch : a->data);
+    fprintf(f, ", \"examples\": %lld, \"correct\": %lld, \"accuracy\": %.6f, \"loss\": %.6f, "
+            "\"seconds\": %.3f, \"sequences_per_second\": %.4g, \"batch\": %lld, "
+            "\"memory_bytes\": {\"parameters\": %zu, \"gradients\": %zu, \"activations\": %zu, "
+            "\"total\": %zu}", (long long)t->examples, (long long)t->correct, t->accuracy,
+            t->loss, t->seconds, t->seconds > 0 ? (double)t->examples / t->seconds : 0.0,
+            a->batch_size, mem.values, mem.grads, mem.activations, mem.total);
+    if (r->file.logits)
+        fprintf(f, ", \"logits_relative_error\": %.6g", rel);
+    fprintf(f, "}\n");
 }
 
 int dmx_cmd_lra_eval(int argc, char **argv)
@@ -400,6 +435,10 @@ int dmx_cmd_lra_eval(int argc, char **argv)
         return code;
     eval_run r = {0};
     dmx_batch_source src = {0};
+    if (a.json && !(r.json = dmx_cli_json_open(cmd, a.json))) {
+        release(&r);
+        return 2;
+    }
     code = open_all(&a, &r, &src);
     if (code == 0) {
         r.watch.keep = a.dump || r.file.logits;

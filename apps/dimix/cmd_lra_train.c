@@ -35,12 +35,51 @@ static const task_recipe recipes[] = {
 };
 
 typedef struct train_args {
-    const char *task, *data, *preset, *device, *out, *resume, *schedule, *eval_split;
+    const char *task, *data, *preset, *device, *out, *resume, *schedule, *eval_split, *json;
     const char *knobs[MAX_KNOBS];
-    int n_knobs;
-    long long steps, stop_after, batch, warmup, eval_batches, seed, contour_length;
+    int n_knobs, extend;
+    long long steps, max_steps, batch, warmup, eval_batches, seed, contour_length;
     double lr, min_lr, weight_decay, clip, label_smoothing;
 } train_args;
+
+#define A(field) offsetof(train_args, field)
+/* Every option of dimix lra train. Settings (true) are recorded in the checkpoint and taken
+ * over by --resume; of them only --steps may change on resume, with --extend. */
+static const dmx_opt options[] = {
+    {"--data", DMX_OPT_TEXT, A(data), 0, 0, false, NULL},
+    {"--preset", DMX_OPT_TEXT, A(preset), 0, 0, false, NULL},
+    {"--device", DMX_OPT_TEXT, A(device), 0, 0, false, NULL},
+    {"--out", DMX_OPT_TEXT, A(out), 0, 0, false, NULL},
+    {"--resume", DMX_OPT_TEXT, A(resume), 0, 0, false, NULL},
+    {"--eval-split", DMX_OPT_TEXT, A(eval_split), 0, 0, false, NULL},
+    {"--json", DMX_OPT_TEXT, A(json), 0, 0, false, NULL},
+    {"--max-steps", DMX_OPT_INT, A(max_steps), 1, 1ll << 40, false, "--stop-after"},
+    {"--eval-batches", DMX_OPT_INT, A(eval_batches), 0, 1ll << 40, false, NULL},
+    {"--extend", DMX_OPT_FLAG, A(extend), 0, 0, false, NULL},
+    {"--task", DMX_OPT_TEXT, A(task), 0, 0, true, NULL},
+    {"--contour-length", DMX_OPT_INT, A(contour_length), 1, 1000, true, NULL},
+    {"--steps", DMX_OPT_INT, A(steps), 1, 1ll << 40, true, NULL},
+    {"--batch", DMX_OPT_INT, A(batch), 1, 1 << 20, true, "--batch-size"},
+    {"--lr", DMX_OPT_REAL, A(lr), 0, 10, true, NULL},
+    {"--min-lr", DMX_OPT_REAL, A(min_lr), 0, 10, true, NULL},
+    {"--weight-decay", DMX_OPT_REAL, A(weight_decay), 0, 10, true, NULL},
+    {"--schedule", DMX_OPT_TEXT, A(schedule), 0, 0, true, NULL},
+    {"--warmup", DMX_OPT_INT, A(warmup), 0, 1ll << 40, true, NULL},
+    {"--clip", DMX_OPT_REAL, A(clip), 0, 1e9, true, NULL},
+    {"--label-smoothing", DMX_OPT_REAL, A(label_smoothing), 0, 1, true, NULL},
+    {"--seed", DMX_OPT_INT, A(seed), 0, DMX_OPT_NO_LIMIT, true, NULL},
+};
+#undef A
+enum { N_OPTIONS = (int)(sizeof options / sizeof options[0]) };
+_Static_assert(N_OPTIONS <= DMX_OPT_MAX, "raise DMX_OPT_MAX");
+
+static int opt_index(const char *name)
+{
+    for (int j = 0; j < N_OPTIONS; j++)
+        if (strcmp(options[j].name, name) == 0)
+            return j;
+    return 0;
+}
 
 static void usage(FILE *out)
 {
@@ -61,20 +100,27 @@ static void usage(FILE *out)
             "  --device NAME       cpu | opencl:N | vulkan:N | auto (default: $DIMIX_DEVICE or auto)\n"
             "optimisation (AdamW, the paper's recipe by default):\n"
             "  --steps N           optimizer steps (ListOps 5000, Pathfinder 62400)\n"
-            "  --stop-after N      stop (with a checkpoint) after N steps in all; --resume\n"
-            "                      goes on towards --steps, as if never stopped\n"
-            "  --batch N           sequences per step (ListOps 32, Pathfinder 256)\n"
+            "  --max-steps N       stop (with a checkpoint) after N steps in all; the schedule\n"
+            "                      stays that of --steps, and --resume goes on towards --steps\n"
+            "                      as if never stopped (--stop-after is the same)\n"
+            "  --batch N           sequences per step (ListOps 32, Pathfinder 256; --batch-size\n"
+            "                      is the same)\n"
             "  --lr X (1e-4)  --warmup STEPS (ListOps 1000, Pathfinder 312)  --min-lr X (0)\n"
             "  --schedule linear|cosine|constant (linear)  --weight-decay X (0)\n"
             "  --clip NORM (0: off)  --label-smoothing X (0)  --seed N (1)\n"
             "output:\n"
             "  --out DIR           log.csv, epochs.csv, curves.svg, checkpoint.safetensors\n"
             "                      (default runs/lra-<task>-<time>)\n"
-            "  --resume FILE       continue from a checkpoint exactly where it stopped (give\n"
-            "                      the same --data, --steps and optimisation options)\n"
-            "  --eval-batches N    evaluate on at most N batches (0: all)\n\n"
+            "                      (with --resume, the checkpoint's folder; locked while it runs)\n"
+            "  --resume FILE       continue from a checkpoint exactly where it stopped: the model,\n"
+            "                      task, data and every optimisation setting come from it; giving\n"
+            "                      one with another value is an error (exit 2)\n"
+            "  --extend            with --resume: --steps N may raise the steps\n"
+            "  --eval-batches N    evaluate on at most N batches (0: all)\n"
+            "  --json FILE         a JSON summary ('-': stdout, the text goes to stderr)\n\n"
             "Ctrl-C writes a checkpoint and stops; --resume continues bit for bit.\n"
-            "Exit status: 0 done, 1 a failure, 2 bad usage, 130 stopped by Ctrl-C.\n");
+            "Exit status: 0 done, 1 a failure, 2 bad usage or a resume that contradicts the\n"
+            "checkpoint, 130 stopped by Ctrl-C.\n");
 }
 
 static const task_recipe *recipe_of(const char *task)
@@ -85,81 +131,50 @@ static const task_recipe *recipe_of(const char *task)
     return NULL;
 }
 
-/* Reads one option at argv[*i]; returns 1, 0 (bad value: exit 2) or -1 (unknown option). */
-static int parse_one(int argc, char **argv, int *i, train_args *a)
-{
-    const char *k = argv[*i];
-    static const struct {
-        const char *flag;
-        size_t offset;
-    } texts[] = {
-        {"--task", offsetof(train_args, task)},       {"--data", offsetof(train_args, data)},
-        {"--preset", offsetof(train_args, preset)},   {"--device", offsetof(train_args, device)},
-        {"--out", offsetof(train_args, out)},         {"--resume", offsetof(train_args, resume)},
-        {"--schedule", offsetof(train_args, schedule)},
-        {"--eval-split", offsetof(train_args, eval_split)},
-    };
-    static const struct {
-        const char *flag;
-        size_t offset;
-        long long lo, hi;
-    } ints[] = {
-        {"--steps", offsetof(train_args, steps), 1, 1ll << 40},
-        {"--stop-after", offsetof(train_args, stop_after), 1, 1ll << 40},
-        {"--batch", offsetof(train_args, batch), 1, 1 << 20},
-        {"--warmup", offsetof(train_args, warmup), 0, 1ll << 40},
-        {"--eval-batches", offsetof(train_args, eval_batches), 0, 1ll << 40},
-        {"--seed", offsetof(train_args, seed), 0, 1ll << 62},
-        {"--contour-length", offsetof(train_args, contour_length), 1, 1000},
-    };
-    static const struct {
-        const char *flag;
-        size_t offset;
-        double hi;
-    } reals[] = {
-        {"--lr", offsetof(train_args, lr), 10},
-        {"--min-lr", offsetof(train_args, min_lr), 10},
-        {"--weight-decay", offsetof(train_args, weight_decay), 10},
-        {"--clip", offsetof(train_args, clip), 1e9},
-        {"--label-smoothing", offsetof(train_args, label_smoothing), 1},
-    };
-    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
-        if (strcmp(k, texts[t].flag) == 0)
-            return dmx_cli_text(cmd, argc, argv, i,
-                                (const char **)((char *)a + texts[t].offset));
-    for (size_t t = 0; t < sizeof ints / sizeof ints[0]; t++)
-        if (strcmp(k, ints[t].flag) == 0)
-            return dmx_cli_int(cmd, argc, argv, i, ints[t].lo, ints[t].hi,
-                               (long long *)((char *)a + ints[t].offset));
-    for (size_t t = 0; t < sizeof reals / sizeof reals[0]; t++)
-        if (strcmp(k, reals[t].flag) == 0)
-            return dmx_cli_float(cmd, argc, argv, i, 0, reals[t].hi,
-                                 (double *)((char *)a + reals[t].offset));
-    if (k[0] != '-' && strchr(k, '=') && a->n_knobs < MAX_KNOBS) {
-        a->knobs[a->n_knobs++] = k;
-        return 1;
-    }
-    return -1;
-}
-
 /* 0 to go on, else the exit code. Task defaults fill what the command line left out. */
-static int parse_args(int argc, char **argv, train_args *a)
+/* 0 to go on, else the exit code. Task defaults fill what the command line left out (after
+ * the checkpoint's settings, on resume: finish_args). */
+static int parse_args(int argc, char **argv, train_args *a, bool *given)
 {
     *a = (train_args){.schedule = "linear", .eval_split = "test", .lr = 1e-4, .seed = 1,
                       .contour_length = 14, .steps = -1, .batch = -1, .warmup = -1};
     for (int i = 1; i < argc; i++) {
-        int ok = parse_one(argc, argv, &i, a);
+        int ok = dmx_opt_parse(cmd, options, N_OPTIONS, argc, argv, &i, a, given);
         if (ok == 0)
             return 2;
-        if (ok < 0) {
-            fprintf(stderr, "dimix %s: unknown option '%s' (try --help)\n", cmd, argv[i]);
-            return 2;
+        if (ok > 0)
+            continue;
+        if (argv[i][0] != '-' && strchr(argv[i], '=') && a->n_knobs < MAX_KNOBS) {
+            a->knobs[a->n_knobs++] = argv[i];
+            continue;
         }
+        fprintf(stderr, "dimix %s: unknown option '%s' (try --help)\n", cmd, argv[i]);
+        return 2;
     }
-    const task_recipe *r = recipe_of(a->task);
-    if (!r || !a->data) {
+    if (!a->resume && (!recipe_of(a->task) || !a->data)) {
         fprintf(stderr, "dimix %s: needs --task listops|pathfinder and --data DIR (try --help)"
                 "\n", cmd);
+        return 2;
+    }
+    if (a->resume && (a->preset || a->n_knobs)) {
+        fprintf(stderr, "dimix %s: --resume takes the model from the checkpoint; drop --preset "
+                "and the knobs\n", cmd);
+        return 2;
+    }
+    if (a->extend && (!a->resume || !given[opt_index("--steps")])) {
+        fprintf(stderr, "dimix %s: --extend goes with --resume FILE and --steps N\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+/* Checks what the command line and the checkpoint left, then fills the task's defaults. */
+static int finish_args(train_args *a)
+{
+    const task_recipe *r = recipe_of(a->task);
+    if (!r) {
+        fprintf(stderr, "dimix %s: --task takes listops or pathfinder, not '%s'\n", cmd,
+                a->task ? a->task : "");
         return 2;
     }
     if (strcmp(a->eval_split, "test") != 0 && strcmp(a->eval_split, "val") != 0) {
@@ -168,20 +183,15 @@ static int parse_args(int argc, char **argv, train_args *a)
         return 2;
     }
     struct stat st;
-    if (stat(a->data, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (!a->data || stat(a->data, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "dimix %s: --data must be a directory holding the train and %s splits, "
-                "not '%s'\n", cmd, a->eval_split, a->data);
+                "not '%s'\n", cmd, a->eval_split, a->data ? a->data : "");
         return 2;
     }
     if (strcmp(a->schedule, "linear") && strcmp(a->schedule, "cosine") &&
         strcmp(a->schedule, "constant")) {
         fprintf(stderr, "dimix %s: --schedule takes linear, cosine or constant, not '%s'\n", cmd,
                 a->schedule);
-        return 2;
-    }
-    if (a->resume && (a->preset || a->n_knobs)) {
-        fprintf(stderr, "dimix %s: --resume takes the model from the checkpoint; drop --preset "
-                "and the knobs\n", cmd);
         return 2;
     }
     a->preset = a->preset ? a->preset : r->preset;
@@ -191,7 +201,8 @@ static int parse_args(int argc, char **argv, train_args *a)
     return 0;
 }
 
-static void fill_options(const train_args *a, int64_t batches_per_epoch, dmx_train_options *o)
+static void fill_options(const train_args *a, int64_t batches_per_epoch, const char *settings,
+                         dmx_train_options *o)
 {
     dmx_schedule_kind sk = strcmp(a->schedule, "cosine") == 0     ? DMX_SCHEDULE_COSINE
                            : strcmp(a->schedule, "constant") == 0 ? DMX_SCHEDULE_CONSTANT
@@ -201,15 +212,11 @@ static void fill_options(const train_args *a, int64_t batches_per_epoch, dmx_tra
         .schedule = {.kind = sk, .lr = (float)a->lr, .min_lr = (float)a->min_lr,
                      .warmup_steps = a->warmup, .total_steps = a->steps},
         .epochs = (a->steps + batches_per_epoch - 1) / batches_per_epoch,
-        .max_steps = a->stop_after > 0 && a->stop_after < a->steps ? a->stop_after : a->steps,
+        .max_steps = a->max_steps > 0 && a->max_steps < a->steps ? a->max_steps : a->steps,
         .label_smoothing = (float)a->label_smoothing,
         .clip_norm = (float)a->clip, .seed = (uint64_t)a->seed, .out_dir = a->out,
-        .resume = a->resume, .eval_each_epoch = true, .eval_max_batches = a->eval_batches};
-    snprintf(o->description, sizeof o->description,
-             "dimix lra train task=%s optimizer=adamw lr=%g min_lr=%g weight_decay=%g "
-             "schedule=%s warmup=%lld steps=%lld batch=%lld label_smoothing=%g clip=%g "
-             "seed=%lld", a->task, a->lr, a->min_lr, a->weight_decay, a->schedule, a->warmup,
-             a->steps, a->batch, a->label_smoothing, a->clip, a->seed);
+        .eval_each_epoch = true, .eval_max_batches = a->eval_batches};
+    snprintf(o->description, sizeof o->description, "%s", settings);
 }
 
 /* Everything the command opened, released in one place. */
@@ -217,10 +224,15 @@ typedef struct train_run {
     dmx_device *dev;
     dmx_model *model;
     dmx_ctx *ctx;
+    dmx_checkpoint *ckpt; /* the resume checkpoint, opened once */
+    dmx_train_state state;
+    dmx_model_config cfg;
     dmx_lra_tokens train_set, eval_set;
     dmx_lra_batches *train, *eval;
     uint64_t data_seed; /* the shuffle's seed: the checkpoint's when resuming */
-    char out_dir[512];
+    char out_dir[512], data[1024];
+    int lock_fd;
+    FILE *json;
 } train_run;
 
 static void release(train_run *r)
@@ -231,44 +243,86 @@ static void release(train_run *r)
     dmx_lra_tokens_free(&r->eval_set);
     dmx_ctx_destroy(r->ctx);
     dmx_model_destroy(r->model);
+    dmx_checkpoint_close(r->ckpt);
     dmx_device_close(r->dev);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+    dmx_cli_json_close(r->json);
+}
+
+/* Resume: the checkpoint (opened once) gives the model and the settings; what contradicts
+ * them is refused (exit 2). */
+static int take_over(train_args *a, const bool *given, train_run *r)
+{
+    if (dmx_checkpoint_open(a->resume, &r->ckpt) != DMX_OK ||
+        dmx_checkpoint_config(r->ckpt, &r->cfg) != DMX_OK ||
+        dmx_checkpoint_state(r->ckpt, &r->state) != DMX_OK)
+        return dmx_app_fail(cmd, "resuming");
+    if (strcmp(r->cfg.family, "lra") != 0) {
+        fprintf(stderr, "dimix %s: %s is a %s model, not an lra one\n", cmd, a->resume,
+                r->cfg.family);
+        return 2;
+    }
+    char taken[DMX_CHECKPOINT_TEXT], missing[512];
+    int rc = dmx_opt_take_over(cmd, options, N_OPTIONS, r->state.train, a, given, "--steps",
+                               a->extend, taken, sizeof taken, missing, sizeof missing);
+    if (rc)
+        return rc;
+    if (!given[opt_index("--data")] &&
+        dmx_opt_recorded(r->state.train, "data", r->data, sizeof r->data))
+        a->data = r->data;
+    printf("resuming %s at step %lld\n  from the checkpoint: the model, %s%s%s\n", a->resume,
+           (long long)r->state.step, taken, given[opt_index("--data")] ? "" : " data=",
+           given[opt_index("--data")] ? "" : a->data ? a->data : "(not recorded)");
+    if (*missing)
+        printf("  not recorded in the checkpoint (the command line's or the default): %s\n",
+               missing);
+    r->data_seed = r->state.seed;
+    return 0;
 }
 
 /* The model: from the resume checkpoint (with its seed), or the preset and knobs. */
-static int open_model(const train_args *a, train_run *r)
+static int open_model(train_args *a, const bool *given, train_run *r)
 {
-    if (dmx_app_open_device(cmd, a->device, &r->dev) != DMX_OK)
-        return dmx_app_fail(cmd, "opening the device");
     r->data_seed = (uint64_t)a->seed;
     if (a->resume) {
-        dmx_train_state st;
-        if (dmx_checkpoint_load_model(a->resume, r->dev, &r->model, &st) != DMX_OK)
-            return dmx_app_fail(cmd, "resuming");
-        r->data_seed = st.seed;
-    } else {
-        dmx_model_config cfg;
-        if (dmx_lra_cli_config(a->preset, a->knobs, a->n_knobs, &cfg) != DMX_OK)
-            return dmx_app_fail(cmd, "model configuration");
-        if (dmx_model_create(r->dev, &cfg, (uint64_t)a->seed, &r->model) != DMX_OK)
-            return dmx_app_fail(cmd, "creating the model");
+        int rc = take_over(a, given, r);
+        if (rc)
+            return rc;
     }
-    if (strcmp(dmx_model_config_of(r->model)->family, "lra") != 0) {
-        fprintf(stderr, "dimix %s: %s is a %s model, not an lra one\n", cmd, a->resume,
-                dmx_model_config_of(r->model)->family);
-        return 1;
-    }
+    int rc = finish_args(a);
+    if (rc)
+        return rc;
+    if (!a->resume && dmx_lra_cli_config(a->preset, a->knobs, a->n_knobs, &r->cfg) != DMX_OK)
+        return dmx_app_fail(cmd, "model configuration");
+    if (dmx_app_open_device(cmd, a->device, &r->dev) != DMX_OK)
+        return dmx_app_fail(cmd, "opening the device");
+    if (dmx_model_create(r->dev, &r->cfg, (uint64_t)a->seed, &r->model) != DMX_OK)
+        return dmx_app_fail(cmd, "creating the model");
     return 0;
 }
 
 static int open_data(const train_args *a, train_run *r)
 {
-    const dmx_model_config *cfg = dmx_model_config_of(r->model);
+    const dmx_model_config *cfg = &r->cfg;
     char train_path[1024], eval_path[1024];
-    if (dmx_lra_cli_load(a->task, a->data, "train", (int)a->contour_length, cfg, &r->train_set,
-                         train_path, sizeof train_path) != DMX_OK ||
-        dmx_lra_cli_load(a->task, a->data, a->eval_split, (int)a->contour_length, cfg,
-                         &r->eval_set, eval_path, sizeof eval_path) != DMX_OK)
-        return dmx_app_fail(cmd, "reading the data");
+    dmx_status s = dmx_lra_cli_load(a->task, a->data, "train", (int)a->contour_length, cfg,
+                                    &r->train_set, train_path, sizeof train_path);
+    if (s == DMX_OK)
+        s = dmx_lra_cli_load(a->task, a->data, a->eval_split, (int)a->contour_length, cfg,
+                             &r->eval_set, eval_path, sizeof eval_path);
+    if (s != DMX_OK) {
+        dmx_app_fail(cmd, "reading the data");
+        return s == DMX_ERR_SHAPE ? 2 : 1; /* data that does not fit the model: exit 2 */
+    }
+    char recorded[64], count[32];
+    snprintf(count, sizeof count, "%lld", (long long)r->train_set.count);
+    if (a->resume && dmx_opt_recorded(r->state.train, "examples", recorded, sizeof recorded) &&
+        strcmp(recorded, count) != 0) {
+        fprintf(stderr, "dimix %s: %s has %s sequences, the checkpoint's run had %s: its "
+                "position means nothing on other data\n", cmd, train_path, count, recorded);
+        return 2;
+    }
     dmx_lra_batch_options to = {.batch_size = (int)a->batch, .shuffle = true, .drop_last = true,
                                 .seed = r->data_seed},
                           eo = {.batch_size = (int)a->batch};
@@ -285,10 +339,32 @@ static int open_data(const train_args *a, train_run *r)
     return 0;
 }
 
+/* Whether a resumed run has nothing left to train (said so, naming no files). */
+static bool already_done(const train_args *a, const train_run *r)
+{
+    if (!a->resume)
+        return false;
+    if (r->state.step >= a->steps) {
+        printf("nothing to train: %s is at step %lld of its %lld steps; nothing was written "
+               "(--extend --steps N trains longer)\n", a->resume, (long long)r->state.step,
+               a->steps);
+        return true;
+    }
+    if (a->max_steps > 0 && r->state.step >= a->max_steps) {
+        printf("nothing to train: %s is at step %lld, already at --max-steps %lld (resume "
+               "without it to go on to step %lld)\n", a->resume, (long long)r->state.step,
+               a->max_steps, a->steps);
+        return true;
+    }
+    return false;
+}
+
 static int make_out_dir(const train_args *a, train_run *r)
 {
     if (a->out) {
         snprintf(r->out_dir, sizeof r->out_dir, "%s", a->out);
+    } else if (a->resume) {
+        dmx_app_dirname(a->resume, r->out_dir, sizeof r->out_dir);
     } else {
         char stamp[32];
         time_t now = time(NULL);
@@ -297,7 +373,37 @@ static int make_out_dir(const train_args *a, train_run *r)
     }
     if (dmx_make_dirs(r->out_dir) != DMX_OK)
         return dmx_app_fail(cmd, "output directory");
-    return 0;
+    return dmx_app_lock_run_dir(cmd, r->out_dir, &r->lock_fd);
+}
+
+static void write_json(const train_args *a, const train_run *r, const dmx_train_result *res,
+                       dmx_status s)
+{
+    FILE *f = r->json;
+    fprintf(f, "{\"command\": \"lra train\", \"status\": ");
+    dmx_cli_json_string(f, s == DMX_OK ? "done" : s == DMX_ERR_INTERRUPTED ? "stopped"
+                                                                          : "failed");
+    fprintf(f, ", \"task\": ");
+    dmx_cli_json_string(f, a->task);
+    fprintf(f, ", \"parameters\": %lld, \"first_step\": %lld, \"steps\": %lld, "
+            "\"seconds\": %.3f, \"eval_split\": ",
+            (long long)dmx_params_trainable_count(dmx_model_params(r->model)),
+            (long long)res->first_step, (long long)res->steps, res->seconds);
+    dmx_cli_json_string(f, a->eval_split);
+    if (res->test_accuracy >= 0)
+        fprintf(f, ", \"accuracy\": %.6f", res->test_accuracy);
+    else
+        fprintf(f, ", \"accuracy\": null");
+    fprintf(f, ", \"out\": ");
+    dmx_cli_json_string(f, r->out_dir);
+    char path[600];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->out_dir);
+    fprintf(f, ", \"checkpoint\": ");
+    if (res->saved)
+        dmx_cli_json_string(f, path);
+    else
+        fprintf(f, "null");
+    fprintf(f, "}\n");
 }
 
 static int train(const train_args *a, train_run *r)
@@ -307,23 +413,35 @@ static int train(const train_args *a, train_run *r)
     const int64_t bpe = train_src.batches_per_epoch(train_src.self);
     train_args with_out = *a;
     with_out.out = r->out_dir;
+    char settings[DMX_CHECKPOINT_TEXT], data_words[1200];
+    dmx_opt_format_settings(options, N_OPTIONS, a, settings, sizeof settings);
+    snprintf(data_words, sizeof data_words, " examples=%lld data=%s",
+             (long long)r->train_set.count, a->data);
+    if (strlen(settings) + strlen(data_words) < sizeof settings)
+        strcat(settings, data_words);
     dmx_train_options opts;
-    fill_options(&with_out, bpe, &opts);
+    fill_options(&with_out, bpe, settings, &opts);
+    opts.resume_from = r->ckpt;
     if (dmx_ctx_create(r->dev, &r->ctx) != DMX_OK)
         return dmx_app_fail(cmd, "creating a context");
     printf("training: %lld steps of %lld sequences (%lld per epoch), lr %g %s, warmup %lld; "
            "output %s\n", a->steps, a->batch, (long long)bpe, a->lr, a->schedule, a->warmup,
            r->out_dir);
+    if (a->max_steps > 0 && a->max_steps < a->steps)
+        printf("--max-steps %lld: stops at step %lld; the %s schedule stays that of all %lld "
+               "steps, resume to finish it\n", a->max_steps, a->max_steps, a->schedule,
+               a->steps);
     fflush(stdout);
     dmx_train_progress progress = {.epochs = opts.epochs, .batch = a->batch, .unit = "seq",
                                    .examples = "sequences"};
     dmx_train_result res;
     dmx_status s = dmx_train_with_progress(r->ctx, r->model, &train_src, &eval_src, &opts,
                                            &progress, &res);
+    if (r->json)
+        write_json(a, r, &res, s);
     if (s == DMX_ERR_INTERRUPTED) {
-        printf("stopped at step %lld; resume with: dimix lra train --task %s --data %s "
-               "--resume %s/checkpoint.safetensors --out %s (and the same options)\n",
-               (long long)res.steps, a->task, a->data, r->out_dir, r->out_dir);
+        printf("stopped at step %lld; resume with: dimix lra train --resume "
+               "%s/checkpoint.safetensors\n", (long long)res.steps, r->out_dir);
         return 130;
     }
     if (s != DMX_OK)
@@ -332,8 +450,12 @@ static int train(const train_args *a, train_run *r)
     if (res.test_accuracy >= 0)
         snprintf(acc, sizeof acc, "%s accuracy %.2f%%", a->eval_split,
                  100.0 * res.test_accuracy);
-    printf("done: %lld steps in %.1f s; %s; checkpoint %s/checkpoint.safetensors, curves "
-           "%s/curves.svg\n", (long long)res.steps, res.seconds, acc, r->out_dir, r->out_dir);
+    printf("done: %lld steps in %.1f s; %s", (long long)res.steps, res.seconds, acc);
+    if (res.saved)
+        printf("; checkpoint %s/checkpoint.safetensors", r->out_dir);
+    if (res.curves_saved)
+        printf(", curves %s/curves.svg", r->out_dir);
+    printf("\n");
     return 0;
 }
 
@@ -347,13 +469,25 @@ int dmx_cmd_lra_train(int argc, char **argv)
             return 0;
         }
     train_args a;
-    int rc = parse_args(argc, argv, &a);
+    bool given[N_OPTIONS] = {0};
+    int rc = parse_args(argc, argv, &a, given);
     if (rc)
         return rc;
-    train_run r = {0};
-    rc = open_model(&a, &r);
+    train_run r = {.lock_fd = -1};
+    if (a.json && !(r.json = dmx_cli_json_open(cmd, a.json)))
+        rc = 2;
+    if (rc == 0)
+        rc = open_model(&a, given, &r);
     if (rc == 0)
         rc = open_data(&a, &r);
+    if (rc == 0 && already_done(&a, &r)) {
+        if (r.json) /* the same in JSON: no step taken, no file written */
+            fprintf(r.json, "{\"command\": \"lra train\", \"status\": \"nothing to train\", "
+                    "\"first_step\": %lld, \"steps\": %lld, \"checkpoint\": null}\n",
+                    (long long)r.state.step, (long long)r.state.step);
+        release(&r);
+        return 0;
+    }
     if (rc == 0)
         rc = make_out_dir(&a, &r);
     if (rc == 0)

@@ -16,13 +16,14 @@ static void usage(FILE *out)
             "and compares it with the CPU reference (guard bands, NaN-prefilled outputs,\n"
             "untouched inputs, determinism, per-element tolerance and normalised MSE).\n"
             "Prints an op x device table of the worst normalised MSE.\n\n"
-            "  --device NAME  a device to check (repeatable); default: every device present\n"
+            "  --device NAME  a device to check (repeatable; one that is absent is an error);\n"
+            "                 default: every device present\n"
             "  --op NAME      only ops whose name contains NAME\n"
             "  --small        skip the larger shapes\n"
             "  --once         run each case once (no determinism rerun): for slow simulators\n"
             "  --json FILE    also write the report as JSON ('-' for stdout)\n"
             "  -v             one line per case\n"
-            "Exit status: 0 all passed, 1 a failure, 2 bad usage.\n");
+            "Exit status: 0 all passed, 1 a failure, 2 bad usage or an absent --device.\n");
 }
 
 int dmx_cmd_parity(int argc, char **argv)
@@ -57,6 +58,16 @@ int dmx_cmd_parity(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    /* A device named on the command line must exist: an absent one is an error, not a skip
+       (only the default, every device present, has nothing to name). */
+    for (int d = 0; d < n; d++) {
+        dmx_device *dev = NULL;
+        if (dmx_device_open(names[d], &dev) != DMX_OK) {
+            fprintf(stderr, "dimix parity: --device %s: %s\n", names[d], dmx_last_error());
+            return 2;
+        }
+        dmx_device_close(dev);
     }
     if (n == 0) { /* every device present */
         int count = dmx_device_count();

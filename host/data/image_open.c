@@ -55,6 +55,9 @@ dmx_status dmx_image_dataset_open(const char *dir, const dmx_image_load_options 
 {
     dmx_image_load_options o;
     DMX_TRY(dmx_load_options_resolve(opts, dir, out, "dmx_image_dataset_open", &o));
+    if (dmx_is_regular_file(dir))
+        return dmx_fail(DMX_ERR_INVALID_ARG, "'%s' is a file, not a data directory: give the "
+                        "folder that holds the CIFAR binary or (Fashion-)MNIST IDX files", dir);
     if (!dmx_is_directory(dir))
         return dmx_fail(DMX_ERR_NOT_FOUND, "data directory '%s' does not exist", dir);
     char sub[DMX_PATH_CAPACITY];

@@ -206,18 +206,29 @@ static dmx_status read_header(FILE *f, const char *path, int *resolution, int64_
     return DMX_OK;
 }
 
-/* The size must be exactly header + records: a truncated or padded file is an error. */
+/* The size must be exactly header + records: a truncated or padded file is an error. The
+ * header's count is untrusted, so the comparison divides the file's record bytes by the record
+ * size instead of multiplying the count (header + count * record can pass INT64_MAX). */
 static dmx_status check_size(FILE *f, const char *path, int resolution, int64_t count)
 {
-    int64_t record = 1 + (int64_t)resolution * resolution;
-    int64_t want = PFB_HEADER + count * record;
+    const int64_t record = 1 + (int64_t)resolution * resolution; /* resolution <= 1024 */
     if (fseeko(f, 0, SEEK_END) != 0)
         return dmx_fail(DMX_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
-    int64_t have = (int64_t)ftello(f);
-    if (have != want)
-        return dmx_fail(DMX_ERR_FORMAT, "%s: %lld bytes, but the header's %lld images of %dx%d "
-                        "need %lld (%s)", path, (long long)have, (long long)count, resolution,
-                        resolution, (long long)want, have < want ? "truncated" : "trailing bytes");
+    const int64_t have = (int64_t)ftello(f);
+    if (have < 0)
+        return dmx_fail(DMX_ERR_IO, "%s: cannot tell its size: %s", path, strerror(errno));
+    const int64_t body = have - PFB_HEADER; /* read_header saw the full header */
+    const int64_t whole = body / record, spare = body % record;
+    if (whole != count || spare != 0) {
+        if (whole < count)
+            return dmx_fail(DMX_ERR_FORMAT, "%s: truncated: %lld bytes after the header hold %lld "
+                            "whole images of %dx%d (%lld bytes each), the header promises %lld",
+                            path, (long long)body, (long long)whole, resolution, resolution,
+                            (long long)record, (long long)count);
+        return dmx_fail(DMX_ERR_FORMAT, "%s: trailing bytes: %lld bytes after the header, the "
+                        "header's %lld images of %dx%d need %lld", path, (long long)body,
+                        (long long)count, resolution, resolution, (long long)(count * record));
+    }
     if (fseeko(f, PFB_HEADER, SEEK_SET) != 0)
         return dmx_fail(DMX_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
     return DMX_OK;

@@ -140,9 +140,101 @@ static dmx_status read_state(const dmx_st_file *f, dmx_train_state *st)
     DMX_TRY(parse_int(f, "epoch", &st->epoch));
     DMX_TRY(parse_int(f, "batch", &st->batch));
     const char *seed = dmx_st_metadata(f, "seed");
-    st->seed = seed ? strtoull(seed, NULL, 10) : 0;
+    if (seed) {
+        char *end = NULL;
+        errno = 0;
+        st->seed = strtoull(seed, &end, 10);
+        if (!*seed || *end || errno || *seed == '-')
+            return dmx_fail(DMX_ERR_FORMAT, "%s: metadata seed = '%s' is not a seed",
+                            dmx_st_path(f), seed);
+    }
     const char *train = dmx_st_metadata(f, "train");
     snprintf(st->train, sizeof st->train, "%s", train ? train : "");
+    return DMX_OK;
+}
+
+/* An open checkpoint: the safetensors file (its descriptor stays open, so every read comes
+ * from the file that was opened, whatever happens to the path meanwhile). */
+struct dmx_checkpoint {
+    dmx_st_file *file;
+};
+
+dmx_status dmx_checkpoint_open(const char *path, dmx_checkpoint **out)
+{
+    if (!path || !out)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "checkpoint open: NULL argument");
+    *out = NULL;
+    dmx_checkpoint *ck = calloc(1, sizeof *ck);
+    if (!ck)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "checkpoint open: out of host memory");
+    dmx_status s = dmx_st_open(path, &ck->file);
+    if (s != DMX_OK) {
+        free(ck);
+        return s;
+    }
+    *out = ck;
+    return DMX_OK;
+}
+
+void dmx_checkpoint_close(dmx_checkpoint *ck)
+{
+    if (!ck)
+        return;
+    dmx_st_close(ck->file);
+    free(ck);
+}
+
+const char *dmx_checkpoint_path(const dmx_checkpoint *ck) { return dmx_st_path(ck->file); }
+
+dmx_status dmx_checkpoint_config(const dmx_checkpoint *ck, dmx_model_config *cfg)
+{
+    const char *text = dmx_st_metadata(ck->file, "model");
+    if (!text)
+        return dmx_fail(DMX_ERR_FORMAT, "%s is not a dimix checkpoint: its metadata has no 'model' "
+                        "configuration", dmx_st_path(ck->file));
+    dmx_status s = dmx_model_config_parse(text, cfg);
+    return s == DMX_OK ? s : dmx_fail_context(s, "%s: ", dmx_st_path(ck->file));
+}
+
+dmx_status dmx_checkpoint_state(const dmx_checkpoint *ck, dmx_train_state *state)
+{
+    return read_state(ck->file, state);
+}
+
+dmx_status dmx_checkpoint_read_weights(const dmx_checkpoint *ck, dmx_model *model)
+{
+    dmx_status s = load_weights_from(ck->file, model);
+    return s == DMX_OK ? s : dmx_fail_context(s, "loading weights from %s: ",
+                                              dmx_st_path(ck->file));
+}
+
+dmx_status dmx_checkpoint_read_optimizer(const dmx_checkpoint *ck, dmx_optimizer *opt)
+{
+    dmx_status s = DMX_OK;
+    for (int i = 0; s == DMX_OK && i < dmx_optim_state_count(opt); i++)
+        s = load_tensor(ck->file, dmx_optim_state(opt, i));
+    int64_t step = 0;
+    if (s == DMX_OK)
+        s = parse_int(ck->file, "step", &step);
+    if (s == DMX_OK)
+        dmx_optim_set_steps(opt, step);
+    return s == DMX_OK ? s : dmx_fail_context(s, "loading optimizer state from %s: ",
+                                              dmx_st_path(ck->file));
+}
+
+dmx_status dmx_checkpoint_build_model(const dmx_checkpoint *ck, dmx_device *dev,
+                                      dmx_model **model)
+{
+    *model = NULL;
+    dmx_model_config cfg;
+    DMX_TRY(dmx_checkpoint_config(ck, &cfg));
+    DMX_TRY(dmx_model_create(dev, &cfg, 0, model));
+    dmx_status s = load_weights_from(ck->file, *model);
+    if (s != DMX_OK) {
+        dmx_model_destroy(*model);
+        *model = NULL;
+        return dmx_fail_context(s, "loading weights from %s: ", dmx_st_path(ck->file));
+    }
     return DMX_OK;
 }
 
@@ -152,23 +244,12 @@ dmx_status dmx_checkpoint_load_model(const char *path, dmx_device *dev, dmx_mode
     if (!path || !dev || !model)
         return dmx_fail(DMX_ERR_INVALID_ARG, "checkpoint load: NULL argument");
     *model = NULL;
-    dmx_st_file *f = NULL;
-    DMX_TRY(dmx_st_open(path, &f));
-    const char *text = dmx_st_metadata(f, "model");
-    dmx_model_config cfg;
-    dmx_status s = DMX_OK;
-    if (!text)
-        s = dmx_fail(DMX_ERR_FORMAT, "%s is not a dimix checkpoint: its metadata has no 'model' "
-                     "configuration", path);
-    if (s == DMX_OK)
-        s = dmx_model_config_parse(text, &cfg);
-    if (s == DMX_OK)
-        s = dmx_model_create(dev, &cfg, 0, model);
-    if (s == DMX_OK)
-        s = load_weights_from(f, *model);
+    dmx_checkpoint *ck = NULL;
+    DMX_TRY(dmx_checkpoint_open(path, &ck));
+    dmx_status s = dmx_checkpoint_build_model(ck, dev, model);
     if (s == DMX_OK && state)
-        s = read_state(f, state);
-    dmx_st_close(f);
+        s = read_state(ck->file, state);
+    dmx_checkpoint_close(ck);
     if (s != DMX_OK) {
         dmx_model_destroy(*model);
         *model = NULL;
@@ -181,16 +262,9 @@ dmx_status dmx_checkpoint_load_optimizer(const char *path, dmx_optimizer *opt)
 {
     if (!path || !opt)
         return dmx_fail(DMX_ERR_INVALID_ARG, "checkpoint load: NULL path or optimizer");
-    dmx_st_file *f = NULL;
-    DMX_TRY(dmx_st_open(path, &f));
-    dmx_status s = DMX_OK;
-    for (int i = 0; s == DMX_OK && i < dmx_optim_state_count(opt); i++)
-        s = load_tensor(f, dmx_optim_state(opt, i));
-    int64_t step = 0;
-    if (s == DMX_OK)
-        s = parse_int(f, "step", &step);
-    if (s == DMX_OK)
-        dmx_optim_set_steps(opt, step);
-    dmx_st_close(f);
-    return s == DMX_OK ? s : dmx_fail_context(s, "loading optimizer state from %s: ", path);
+    dmx_checkpoint *ck = NULL;
+    DMX_TRY(dmx_checkpoint_open(path, &ck));
+    dmx_status s = dmx_checkpoint_read_optimizer(ck, opt);
+    dmx_checkpoint_close(ck);
+    return s;
 }

@@ -2,6 +2,7 @@
  * (op_params.h), so that dmx_op_run can refuse a call whose parameters reach past an argument
  * before any backend reads or writes out of bounds. Sizes are non-negative 64-bit values whose
  * products and sums saturate: a saturated size exceeds every argument and is refused. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -92,61 +93,28 @@ static dmx_status extents_mix(dmx_op op, const dmx_p_mix_linear *p, int64_t *nee
     return DMX_OK;
 }
 
-/* The rows and columns of the row-wise ops. */
-static void rows_and_cols(dmx_op op, const void *params, int64_t *R, int64_t *C)
+/* Rows and columns of a row-wise op, checked non-negative. */
+static dmx_status rows_cols(int32_t rows, int32_t cols, int64_t *R, int64_t *C, int64_t *RC)
 {
-    switch (op) {
-    case DMX_OP_ADD_ROW: *R = ((const dmx_p_add_row *)params)->rows;
-                         *C = ((const dmx_p_add_row *)params)->cols; break;
-    case DMX_OP_SUM_ROWS: *R = ((const dmx_p_sum_rows *)params)->rows;
-                          *C = ((const dmx_p_sum_rows *)params)->cols; break;
-    case DMX_OP_LAYERNORM:
-    case DMX_OP_LAYERNORM_BWD: *R = ((const dmx_p_layernorm *)params)->rows;
-                               *C = ((const dmx_p_layernorm *)params)->cols; break;
-    case DMX_OP_SOFTMAX:
-    case DMX_OP_SOFTMAX_BWD: *R = ((const dmx_p_softmax *)params)->rows;
-                             *C = ((const dmx_p_softmax *)params)->cols; break;
-    default: *R = ((const dmx_p_cross_entropy *)params)->rows;
-             *C = ((const dmx_p_cross_entropy *)params)->cols; break;
-    }
-}
-
-/* Row-wise ops: arguments of rows x cols, per-row and per-column vectors. */
-static dmx_status extents_rows(dmx_op op, const void *params, int64_t *need)
-{
-    int64_t R = 0, C = 0;
-    rows_and_cols(op, params, &R, &C);
-    const int64_t RC = R * C;
-    if (R < 0 || C < 0)
-        return dmx_fail(DMX_ERR_INVALID_ARG, "%lld rows, %lld columns", (long long)R,
-                        (long long)C);
-    switch (op) {
-    case DMX_OP_ADD_ROW: need[0] = RC, need[1] = C, need[2] = RC; break;
-    case DMX_OP_SUM_ROWS: need[0] = RC, need[1] = C; break;
-    case DMX_OP_LAYERNORM:
-        need[0] = RC, need[1] = C, need[2] = C, need[3] = RC, need[4] = R, need[5] = R;
-        break;
-    case DMX_OP_LAYERNORM_BWD:
-        need[0] = RC, need[1] = RC, need[2] = C, need[3] = R, need[4] = R;
-        need[5] = RC, need[6] = C, need[7] = C;
-        break;
-    case DMX_OP_SOFTMAX:
-    case DMX_OP_SOFTMAX_BWD: need[0] = need[1] = need[2] = RC; break;
-    case DMX_OP_CROSS_ENTROPY: need[0] = RC, need[1] = R, need[2] = R; break;
-    default: need[0] = RC, need[1] = R, need[2] = 1, need[3] = RC; break; /* _BWD */
-    }
+    if (rows < 0 || cols < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "%d rows, %d columns", rows, cols);
+    *R = rows, *C = cols, *RC = (int64_t)rows * cols;
     return DMX_OK;
 }
 
-static dmx_status extents_softmax(const dmx_p_softmax *p, int64_t *need)
+static dmx_status extents_softmax(dmx_op op, const dmx_p_softmax *p, int64_t *need)
 {
-    DMX_TRY(extents_rows(DMX_OP_SOFTMAX, p, need));
-    need[1] = NOT_CHECKED;
+    int64_t R = 0, C = 0, RC = 0;
+    DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+    need[0] = need[1] = need[2] = RC;
+    if (op == DMX_OP_SOFTMAX_BWD)
+        return DMX_OK;
+    need[1] = NOT_CHECKED; /* the optional mask */
     if (p->has_mask) {
         if (p->mask_group < 1)
             return dmx_fail(DMX_ERR_INVALID_ARG, "mask_group %d must be at least 1", p->mask_group);
         /* Row r reads mask row r / mask_group. */
-        need[1] = p->rows ? ((int64_t)(p->rows - 1) / p->mask_group + 1) * p->cols : 0;
+        need[1] = R ? ((R - 1) / p->mask_group + 1) * C : 0;
     }
     return DMX_OK;
 }
@@ -163,48 +131,110 @@ static dmx_status extents_embedding(dmx_op op, const dmx_p_embedding *p, int64_t
     return DMX_OK;
 }
 
-/* Elementwise ops, optimizers and reductions: every argument holds n elements (but a
- * reduction's one-element output). Their parameter structs all begin with int32_t n, and a
- * pointer to a struct, converted, points to its first member (C11 6.7.2.1). */
-static dmx_status extents_flat(dmx_op op, int n_args, const void *params, int64_t *need)
+/* Elementwise ops, optimizers and reductions: every argument holds n elements, but a
+ * reduction's one-element output. */
+static dmx_status extents_flat(int n_args, int32_t n, bool reduction, int64_t *need)
 {
-    const int32_t n = *(const int32_t *)params;
     if (n < 0)
         return dmx_fail(DMX_ERR_INVALID_ARG, "n %d is negative", n);
     for (int i = 0; i < n_args; i++)
         need[i] = n;
-    if (op == DMX_OP_DOT || op == DMX_OP_NORM2)
+    if (reduction)
         need[n_args - 1] = 1;
     return DMX_OK;
 }
 
+/* Every op of ops.def has its own case and there is no default: a new op without one is a
+ * compile error (-Wswitch made an error here), and test_ops_dispatch checks each op's extents
+ * at run time. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch"
+#endif
+static dmx_status extents_of(const dmx_op_call *call, int n_args, int64_t *need)
+{
+    const void *q = call->params;
+    int64_t R = 0, C = 0, RC = 0;
+    switch (call->op) {
+    case DMX_OP_COPY_STRIDED: return extents_copy(q, need);
+    case DMX_OP_GEMM: return extents_gemm(q, need);
+    case DMX_OP_MIX_LINEAR:
+    case DMX_OP_MIX_LINEAR_BWD_X:
+    case DMX_OP_MIX_LINEAR_BWD_W: return extents_mix(call->op, q, need);
+    case DMX_OP_FILL: return extents_flat(n_args, ((const dmx_p_fill *)q)->n, false, need);
+    case DMX_OP_ADD: return extents_flat(n_args, ((const dmx_p_add *)q)->n, false, need);
+    case DMX_OP_MUL: return extents_flat(n_args, ((const dmx_p_mul *)q)->n, false, need);
+    case DMX_OP_SCALE: return extents_flat(n_args, ((const dmx_p_scale *)q)->n, false, need);
+    case DMX_OP_AXPY: return extents_flat(n_args, ((const dmx_p_axpy *)q)->n, false, need);
+    case DMX_OP_ADD_ROW: {
+        const dmx_p_add_row *p = q;
+        DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+        need[0] = RC, need[1] = C, need[2] = RC;
+        return DMX_OK;
+    }
+    case DMX_OP_SUM_ROWS: {
+        const dmx_p_sum_rows *p = q;
+        DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+        need[0] = RC, need[1] = C;
+        return DMX_OK;
+    }
+    case DMX_OP_GELU:
+    case DMX_OP_GELU_BWD:
+    case DMX_OP_ELU:
+    case DMX_OP_ELU_BWD:
+    case DMX_OP_RELU:
+    case DMX_OP_RELU_BWD: return extents_flat(n_args, ((const dmx_p_unary *)q)->n, false, need);
+    case DMX_OP_LAYERNORM: {
+        const dmx_p_layernorm *p = q;
+        DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+        need[0] = RC, need[1] = C, need[2] = C, need[3] = RC, need[4] = R, need[5] = R;
+        return DMX_OK;
+    }
+    case DMX_OP_LAYERNORM_BWD: {
+        const dmx_p_layernorm *p = q;
+        DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+        need[0] = RC, need[1] = RC, need[2] = C, need[3] = R, need[4] = R;
+        need[5] = RC, need[6] = C, need[7] = C;
+        return DMX_OK;
+    }
+    case DMX_OP_SOFTMAX:
+    case DMX_OP_SOFTMAX_BWD: return extents_softmax(call->op, q, need);
+    case DMX_OP_CROSS_ENTROPY: {
+        const dmx_p_cross_entropy *p = q;
+        DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+        need[0] = RC, need[1] = R, need[2] = R;
+        return DMX_OK;
+    }
+    case DMX_OP_CROSS_ENTROPY_BWD: {
+        const dmx_p_cross_entropy *p = q;
+        DMX_TRY(rows_cols(p->rows, p->cols, &R, &C, &RC));
+        need[0] = RC, need[1] = R, need[2] = 1, need[3] = RC;
+        return DMX_OK;
+    }
+    case DMX_OP_EMBEDDING:
+    case DMX_OP_EMBEDDING_BWD: return extents_embedding(call->op, q, need);
+    case DMX_OP_DROPOUT: return extents_flat(n_args, ((const dmx_p_dropout *)q)->n, false, need);
+    case DMX_OP_ADAMW: return extents_flat(n_args, ((const dmx_p_adamw *)q)->n, false, need);
+    case DMX_OP_SGD: return extents_flat(n_args, ((const dmx_p_sgd *)q)->n, false, need);
+    case DMX_OP_DOT:
+    case DMX_OP_NORM2: return extents_flat(n_args, ((const dmx_p_reduce *)q)->n, true, need);
+    case DMX_OP_COUNT: break;
+    }
+    return dmx_fail(DMX_ERR_INVALID_ARG, "op %d is not an operator", (int)call->op);
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 dmx_status dmx_op_check_extents(const dmx_op_call *call)
 {
     const dmx_op_desc *d = dmx_op_describe(call->op);
+    if (!d)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "op %d is not an operator", (int)call->op);
     int64_t need[DMX_MAX_ARGS];
     for (int i = 0; i < DMX_MAX_ARGS; i++)
         need[i] = NOT_CHECKED;
-    dmx_status s;
-    switch (call->op) {
-    case DMX_OP_COPY_STRIDED: s = extents_copy(call->params, need); break;
-    case DMX_OP_GEMM: s = extents_gemm(call->params, need); break;
-    case DMX_OP_MIX_LINEAR:
-    case DMX_OP_MIX_LINEAR_BWD_X:
-    case DMX_OP_MIX_LINEAR_BWD_W: s = extents_mix(call->op, call->params, need); break;
-    case DMX_OP_ADD_ROW:
-    case DMX_OP_SUM_ROWS:
-    case DMX_OP_LAYERNORM:
-    case DMX_OP_LAYERNORM_BWD:
-    case DMX_OP_SOFTMAX_BWD:
-    case DMX_OP_CROSS_ENTROPY:
-    case DMX_OP_CROSS_ENTROPY_BWD: s = extents_rows(call->op, call->params, need); break;
-    case DMX_OP_SOFTMAX: s = extents_softmax(call->params, need); break;
-    case DMX_OP_EMBEDDING:
-    case DMX_OP_EMBEDDING_BWD: s = extents_embedding(call->op, call->params, need); break;
-    default: s = extents_flat(call->op, d->n_in + d->n_out, call->params, need); break;
-    }
-    if (s != DMX_OK)
-        return s;
+    DMX_TRY(extents_of(call, d->n_in + d->n_out, need));
     for (int i = 0; i < d->n_in + d->n_out; i++) {
         const dmx_arg *a = &call->args[i];
         if (need[i] != NOT_CHECKED && a->buf && (int64_t)a->count < need[i])

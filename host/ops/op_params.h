@@ -225,14 +225,9 @@ typedef struct dmx_p_reduce {
 
 #define DMX_CHECK_PARAMS_SIZE(T) \
     _Static_assert(sizeof(T) <= DMX_MAX_PARAMS_BYTES && sizeof(T) % 4 == 0, #T " too large")
-DMX_CHECK_PARAMS_SIZE(dmx_p_copy_strided);
-DMX_CHECK_PARAMS_SIZE(dmx_p_gemm);
-DMX_CHECK_PARAMS_SIZE(dmx_p_mix_linear);
-DMX_CHECK_PARAMS_SIZE(dmx_p_layernorm);
-DMX_CHECK_PARAMS_SIZE(dmx_p_softmax);
-DMX_CHECK_PARAMS_SIZE(dmx_p_cross_entropy);
-DMX_CHECK_PARAMS_SIZE(dmx_p_dropout);
-DMX_CHECK_PARAMS_SIZE(dmx_p_adamw);
-DMX_CHECK_PARAMS_SIZE(dmx_p_sgd);
+/* Every op's parameter struct, from the one list of ops: a new op cannot skip the check. */
+#define DMX_OP(ID, name, n_in, n_out, optional, ptype) DMX_CHECK_PARAMS_SIZE(ptype);
+#include "ops/ops.def"
+#undef DMX_OP
 
 #endif

@@ -93,12 +93,22 @@ typedef struct dmx_parity_arg {
     void *data; /* count 4-byte words (float or int32), owned by the case */
 } dmx_parity_arg;
 
+/* A case's parameter block. Backends read it as the op's dmx_p_* struct, so it is a union of
+ * every op's struct (ops.def): aligned for, and of the effective type of, each of them (a
+ * plain byte array read through a struct pointer is undefined behaviour, issue 15). */
+typedef union dmx_parity_params {
+#define DMX_OP(ID, name, n_in, n_out, optional, ptype) ptype name;
+#include "ops/ops.def"
+#undef DMX_OP
+    unsigned char bytes[DMX_MAX_PARAMS_BYTES];
+} dmx_parity_params;
+
 typedef struct dmx_parity_case {
     dmx_op op;
     char name[96];
     dmx_parity_class cls;
     bool large;
-    unsigned char params[DMX_MAX_PARAMS_BYTES];
+    dmx_parity_params params;
     dmx_parity_arg args[DMX_MAX_ARGS];
 } dmx_parity_case;
 

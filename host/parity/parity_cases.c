@@ -47,7 +47,7 @@ static dmx_parity_case *add_case(builder *b, dmx_op op, dmx_parity_class cls, co
     memset(c, 0, sizeof *c);
     c->op = op;
     c->cls = cls;
-    memcpy(c->params, params, params_size);
+    memcpy(c->params.bytes, params, params_size);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->name, sizeof c->name, fmt, ap);

@@ -72,7 +72,7 @@ dmx_status dmx_parity_run_case(dmx_device *dev, const dmx_parity_case *c, uint32
     if (s == DMX_OK)
         s = dmx_buffer_write(buf, 0, host, total * 4);
     if (s == DMX_OK) {
-        dmx_op_call call = {.op = c->op, .params = c->params};
+        dmx_op_call call = {.op = c->op, .params = &c->params};
         for (int i = 0; i < DMX_MAX_ARGS; i++)
             if (c->args[i].role != DMX_PARITY_ABSENT)
                 call.args[i] = (dmx_arg){buf, offsets[i], c->args[i].count};

@@ -27,6 +27,7 @@ typedef struct trainer {
     uint64_t seed;
     dmx_run_log log;
     char ckpt_path[4096];
+    bool saved, curves_saved;
 } trainer;
 
 static double seconds_now(void)
@@ -117,7 +118,9 @@ static dmx_status save_checkpoint(trainer *t, int64_t step, int64_t epoch, int64
         return DMX_OK;
     dmx_train_state st = {.step = step, .epoch = epoch, .batch = batch, .seed = t->seed};
     snprintf(st.train, sizeof st.train, "%s", t->o->description);
-    return dmx_checkpoint_save(t->ckpt_path, t->model, t->opt, &st);
+    DMX_TRY(dmx_checkpoint_save(t->ckpt_path, t->model, t->opt, &st));
+    t->saved = true;
+    return DMX_OK;
 }
 
 static dmx_status end_of_epoch(trainer *t, int64_t epoch, int64_t step, double train_loss,
@@ -133,6 +136,7 @@ static dmx_status end_of_epoch(trainer *t, int64_t epoch, int64_t step, double t
     dmx_status s = dmx_run_log_epoch(&t->log, epoch + 1, step, train_loss,
                                      evaluated ? ev.loss : NAN, evaluated ? ev.accuracy : NAN,
                                      elapsed);
+    t->curves_saved |= s == DMX_OK && t->o->out_dir;
     if (s == DMX_OK && t->o->on_epoch)
         t->o->on_epoch(t->o->user, epoch, evaluated ? &ev : NULL, train_loss);
     dmx_eval_result_free(&ev);
@@ -141,18 +145,28 @@ static dmx_status end_of_epoch(trainer *t, int64_t epoch, int64_t step, double t
     return s;
 }
 
-/* Where training starts: (0, 0, 0), or where the resume checkpoint stopped. */
+/* Where training starts: (0, 0, 0), or where the resume checkpoint stopped. The checkpoint is
+ * read from one open file: weights, optimizer state and position. */
 static dmx_status start_position(trainer *t, int64_t *epoch, int64_t *batch, int64_t *step)
 {
     *epoch = *batch = *step = 0;
-    if (!t->o->resume)
+    const dmx_checkpoint *ck = t->o->resume_from;
+    dmx_checkpoint *opened = NULL;
+    if (!ck && !t->o->resume)
         return DMX_OK;
-    DMX_TRY(dmx_checkpoint_load_weights(t->o->resume, t->model));
-    DMX_TRY(dmx_checkpoint_load_optimizer(t->o->resume, t->opt));
-    dmx_model *probe = NULL;
+    if (!ck) {
+        DMX_TRY(dmx_checkpoint_open(t->o->resume, &opened));
+        ck = opened;
+    }
     dmx_train_state st;
-    DMX_TRY(dmx_checkpoint_load_model(t->o->resume, dmx_ctx_device(t->ctx), &probe, &st));
-    dmx_model_destroy(probe);
+    dmx_status s = dmx_checkpoint_read_weights(ck, t->model);
+    if (s == DMX_OK)
+        s = dmx_checkpoint_read_optimizer(ck, t->opt);
+    if (s == DMX_OK)
+        s = dmx_checkpoint_state(ck, &st);
+    dmx_checkpoint_close(opened);
+    if (s != DMX_OK)
+        return s;
     *epoch = st.epoch, *batch = st.batch, *step = st.step;
     t->seed = st.seed;
     if (*batch >= t->bpe) /* the checkpoint ended an epoch whose batches are fewer now */
@@ -165,7 +179,8 @@ static dmx_status run(trainer *t, dmx_train_result *res)
     const dmx_train_options *o = t->o;
     int64_t epoch, batch, step;
     DMX_TRY(start_position(t, &epoch, &batch, &step));
-    DMX_TRY(dmx_run_log_open(&t->log, o->out_dir, step, o->resume != NULL));
+    res->first_step = step;
+    DMX_TRY(dmx_run_log_open(&t->log, o->out_dir, step, o->resume || o->resume_from));
     double t0 = seconds_now();
     dmx_ctx_set_training(t->ctx, true);
     dmx_ctx_set_grad(t->ctx, true);
@@ -226,9 +241,8 @@ dmx_status dmx_train(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
     t.bpe = train->batches_per_epoch(train->self);
     if (t.bpe <= 0)
         return dmx_fail(DMX_ERR_INVALID_ARG, "training data has no full batch");
+    /* The schedule spans the whole run; max_steps only stops it early (train.h). */
     t.total_steps = opts->epochs * t.bpe;
-    if (opts->max_steps > 0 && opts->max_steps < t.total_steps)
-        t.total_steps = opts->max_steps;
     if (opts->out_dir)
         snprintf(t.ckpt_path, sizeof t.ckpt_path, "%s/checkpoint.safetensors", opts->out_dir);
     dmx_status s = make_optimizer(&t);
@@ -236,5 +250,7 @@ dmx_status dmx_train(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
         s = run(&t, result);
     dmx_run_log_close(&t.log);
     dmx_optim_destroy(t.opt);
+    result->saved = t.saved;
+    result->curves_saved = t.curves_saved;
     return s;
 }

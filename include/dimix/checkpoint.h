@@ -43,6 +43,25 @@ DMX_API dmx_status dmx_checkpoint_load_weights(const char *path, dmx_model *mode
 /* Loads the optimizer state saved with the same model. */
 DMX_API dmx_status dmx_checkpoint_load_optimizer(const char *path, dmx_optimizer *opt);
 
+/* An open checkpoint, to read its configuration, training state, weights and optimizer state
+ * from one open of the file (resume reads all four; the path-based calls above each open it).
+ * Reads come from the file that was opened even if the path is replaced meanwhile. */
+typedef struct dmx_checkpoint dmx_checkpoint;
+
+DMX_API dmx_status dmx_checkpoint_open(const char *path, dmx_checkpoint **out);
+DMX_API void dmx_checkpoint_close(dmx_checkpoint *ck);
+DMX_API const char *dmx_checkpoint_path(const dmx_checkpoint *ck);
+/* The model configuration (metadata `model`). */
+DMX_API dmx_status dmx_checkpoint_config(const dmx_checkpoint *ck, dmx_model_config *cfg);
+/* Where training stands and how it was configured (zeros and "" for what was not saved). */
+DMX_API dmx_status dmx_checkpoint_state(const dmx_checkpoint *ck, dmx_train_state *state);
+/* dmx_checkpoint_load_model, dmx_checkpoint_load_weights, dmx_checkpoint_load_optimizer on
+ * the open file. */
+DMX_API dmx_status dmx_checkpoint_build_model(const dmx_checkpoint *ck, dmx_device *dev,
+                                              dmx_model **model);
+DMX_API dmx_status dmx_checkpoint_read_weights(const dmx_checkpoint *ck, dmx_model *model);
+DMX_API dmx_status dmx_checkpoint_read_optimizer(const dmx_checkpoint *ck, dmx_optimizer *opt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -71,12 +71,18 @@ typedef struct dmx_train_options {
     dmx_optim_config optim;
     dmx_schedule schedule;  /* total_steps 0: epochs x batches per epoch */
     int64_t epochs;         /* passes over the training data */
-    int64_t max_steps;      /* stop after this many steps in all (0: no limit) */
+    /* Stop after this many steps in all (0: no limit). The schedule still spans the full
+     * run (epochs x batches, or schedule.total_steps), so a run stopped here and resumed
+     * without the limit is the same as one never stopped. */
+    int64_t max_steps;
     float label_smoothing;
     float clip_norm;        /* gradient-norm clipping (0: off) */
     uint64_t seed;          /* dropout and everything else the model draws */
     const char *out_dir;    /* log.csv, curves.svg, checkpoint.safetensors; NULL: none */
     const char *resume;     /* a checkpoint to continue from, or NULL */
+    /* The same, already open (read once, not reopened by path); takes precedence. The caller
+     * keeps it open until dmx_train returns. */
+    const dmx_checkpoint *resume_from;
     bool eval_each_epoch;   /* evaluate on `test` at the end of each epoch */
     int64_t eval_max_batches;
     char description[DMX_CHECKPOINT_TEXT]; /* stored in checkpoints ("train" metadata) */
@@ -93,6 +99,10 @@ typedef struct dmx_train_result {
     double test_accuracy; /* after the last evaluation (-1 when none ran) */
     double seconds;
     bool interrupted;
+    int64_t first_step;  /* where this call started (the checkpoint's step when resuming) */
+    bool saved;          /* this call wrote <out>/checkpoint.safetensors (and curves.svg when
+                            an epoch ended) */
+    bool curves_saved;
 } dmx_train_result;
 
 /* Trains `model` on `train` (evaluating on `test` when given). Returns DMX_ERR_INTERRUPTED

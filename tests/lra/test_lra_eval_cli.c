@@ -50,7 +50,7 @@ static void test_torch_weights_through_the_cli(void **state)
                  kinds[k]);
         snprintf(dump, sizeof dump, "%s/logits_%s.safetensors", dir, kinds[k]);
         /* batch size 3: the 4 sequences take two forward passes, the second one short */
-        snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch '%s' --device cpu "
+        snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch-file '%s' --device cpu "
                  "--batch-size 3 --dump-logits '%s'", weights, batch, dump);
         lra_expect_run(dir, args, 0, "logits: relative error", NULL);
         int64_t n = 0, m = 0;
@@ -89,7 +89,7 @@ static void test_listops_files(void **state)
     snprintf(tsv, sizeof tsv, "%s/basic_test.tsv", dir);
     lra_write_text(tsv, "Source\tTarget\n( ( [MAX 2 ) 9 ) ] )\t9\n( [SM 1 2 ] )\t3\n"
                         "( ( [MIN 4 ) 7 ) ] )\t4\n");
-    snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task listops --batch-size 2",
+    snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task listops --batch 2",
              ckpt, dir);
     lra_expect_run(dir, args, 0, "sequences/s", NULL);
     lra_expect_run(dir, args, 0, "/3), loss", NULL);
@@ -146,7 +146,7 @@ static void test_bad_batch_files(void **state)
         DMX_ASSERT_OK(dmx_st_writer_add(w, "labels", DMX_ST_I32, 1, &rows, labels));
         DMX_ASSERT_OK(dmx_st_writer_save(w, path));
         dmx_st_writer_destroy(w);
-        snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch '%s'", ckpt, path);
+        snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch-file '%s'", ckpt, path);
         lra_expect_run(dir, args, 1, variant == 0 ? "batch.safetensors: sequences of 32 tokens are "
                                                     "longer than the model's seq_len 16"
                                                   : "batch.safetensors: ids[1][5] = 18", NULL);
@@ -159,7 +159,7 @@ static void test_bad_batch_files(void **state)
              path);
     lra_expect_run(dir, args, 1, "pf8.pfb: sequences of 64 tokens, the model takes 16 (seq_len)",
                    NULL);
-    lra_expect_run(dir, "lra eval --batch x", 2, "needs --ckpt FILE", NULL);
+    lra_expect_run(dir, "lra eval --batch-file x", 2, "needs --ckpt FILE", NULL);
     snprintf(args, sizeof args, "lra eval --ckpt '%s' --data '%s' --task sudoku", ckpt, dir);
     lra_expect_run(dir, args, 1, "unknown LRA task 'sudoku'", NULL);
     lra_expect_run(dir, "lra --help", 0, "eval ", NULL);

@@ -250,6 +250,28 @@ static void test_pfb_errors(void **state)
     expect_pfb_error(path, bad, n, "image 1 (byte 277) has label 2");
     snprintf(path, sizeof path, "%s/short.pfb", dir);
     expect_pfb_error(path, good, 10, "shorter than the 20-byte header");
+    /* A 21-byte file whose header claims the most images the count check lets through:
+       header + count * record is past INT64_MAX (issue 15; found by fuzzing). The message must
+       say truncated with the true sizes, not a wrapped negative size. */
+    const struct {
+        uint32_t resolution;
+        uint64_t count;
+        const char *what;
+    } huge[] = {{1, (uint64_t)INT64_MAX / 2, "1 bytes after the header hold 0 whole images of "
+                                             "1x1 (2 bytes each), the header promises "
+                                             "4611686018427387903"},
+                {1024, (uint64_t)INT64_MAX / (1 + 1024u * 1024u), "hold 0 whole images of "
+                                                                  "1024x1024"}};
+    for (int h = 0; h < 2; h++) {
+        uint8_t tiny[21] = {'D', 'X', 'P', 'F', 1, 0, 0, 0};
+        for (int i = 0; i < 4; i++)
+            tiny[8 + i] = (uint8_t)(huge[h].resolution >> (8 * i));
+        for (int i = 0; i < 8; i++)
+            tiny[12 + i] = (uint8_t)(huge[h].count >> (8 * i));
+        snprintf(path, sizeof path, "%s/huge%d.pfb", dir, h);
+        expect_pfb_error(path, tiny, sizeof tiny, huge[h].what);
+        assert_null(strstr(dmx_last_error(), " -")); /* no negative number */
+    }
     free(good);
     free(bad);
     dmx_lra_tokens set;

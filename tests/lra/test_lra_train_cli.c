@@ -1,5 +1,5 @@
 /* `dimix lra train` through the built CLI: a short ListOps run writes the logs, curves and a
- * checkpoint that `dimix lra eval` reads; a run stopped with --stop-after and resumed ends with
+ * checkpoint that `dimix lra eval` reads; a run stopped with --stop-after (the alias of --max-steps) and resumed ends with
  * the same checkpoint and step log, byte for byte, as an uninterrupted one; Pathfinder trains
  * from .pfb files; bad data and options fail naming the file, line or option. */
 
@@ -40,10 +40,22 @@ static void test_listops_train_resume_eval(void **state)
     /* stopped after 10 steps (inside epoch 1), then resumed to 24 */
     snprintf(args, sizeof args, LISTOPS_RUN " --stop-after 10", dir, dir, "split");
     lra_expect_run(dir, args, 0, "done: 10 steps", NULL);
+    /* resume takes the checkpoint's settings: another batch or lr is refused (issue 15) */
+    snprintf(args, sizeof args, "lra train --resume '%s/split/checkpoint.safetensors' --batch 8 "
+             "--lr 0.5", dir);
+    lra_expect_run(dir, args, 2, "--batch 8 contradicts the checkpoint, which records batch=16",
+                   "--lr 0.5 contradicts", NULL);
+    snprintf(args, sizeof args, "lra train --resume '%s/split/checkpoint.safetensors' --steps 30",
+             dir);
+    lra_expect_run(dir, args, 2, "only --steps may change, with --extend", NULL);
     snprintf(args, sizeof args, "lra train --task listops --data '%s/data' --steps 24 --batch 16 "
              "--warmup 5 --lr 1e-3 --device cpu --out '%s/split' --resume "
              "'%s/split/checkpoint.safetensors'", dir, dir, dir);
     lra_expect_run(dir, args, 0, "done: 24 steps", NULL);
+    /* finished: nothing to train, no file named */
+    snprintf(args, sizeof args, "lra train --resume '%s/split/checkpoint.safetensors' --device "
+             "cpu", dir);
+    lra_expect_run(dir, args, 0, "nothing to train", "at step 24 of its 24 steps", NULL);
     for (int f = 0; f < 4; f += 3) { /* log.csv and the checkpoint */
         snprintf(a, sizeof a, "%s/full/%s", dir, files[f]);
         snprintf(b, sizeof b, "%s/split/%s", dir, files[f]);
@@ -64,7 +76,7 @@ static void test_listops_train_resume_eval(void **state)
     snprintf(args, sizeof args, "lra train --task listops --data '%s/data' --steps 0", dir);
     lra_expect_run(dir, args, 2, "--steps takes an integer", NULL);
     lra_expect_run(dir, "lra train --data x", 2, "needs --task listops|pathfinder", NULL);
-    lra_expect_run(dir, "lra train --help", 0, "--stop-after N", NULL);
+    lra_expect_run(dir, "lra train --help", 0, "--max-steps N", NULL);
     lra_remove_tree(dir);
 }
 

@@ -2,6 +2,7 @@
  * logs the same losses, bit for bit, as one that never stopped; the final weights agree too.
  * Also: dropout, augmentation and optimizer state all take part (AdamW with weight decay,
  * a butterfly-MLP Mixer, crop + flip). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,25 @@ static dmx_train_options options(const char *dir, const char *resume,
     return o;
 }
 
+/* How a run stops or resumes besides the defaults of run(). */
+typedef struct run_way {
+    int64_t max_steps;  /* dmx_train_options.max_steps */
+    bool by_handle;     /* resume through an open dmx_checkpoint whose path is then deleted */
+} run_way;
+
+static void run_with(const char *dir, const char *resume, volatile sig_atomic_t *stop,
+                     int64_t stop_at_step, dmx_status expect, float *final_weights,
+                     size_t n_weights, run_way way);
+
 static void run(const char *dir, const char *resume, volatile sig_atomic_t *stop, int64_t stop_at_step,
                 dmx_status expect, float *final_weights, size_t n_weights)
+{
+    run_with(dir, resume, stop, stop_at_step, expect, final_weights, n_weights, (run_way){0});
+}
+
+static void run_with(const char *dir, const char *resume, volatile sig_atomic_t *stop,
+                     int64_t stop_at_step, dmx_status expect, float *final_weights,
+                     size_t n_weights, run_way way)
 {
     dmx_device *dev = dmx_test_cpu();
     train_fixture f;
@@ -65,13 +83,24 @@ static void run(const char *dir, const char *resume, volatile sig_atomic_t *stop
     DMX_ASSERT_OK(dmx_model_config_defaults("mixer", &cfg));
     DMX_ASSERT_OK(dmx_model_config_parse(small_family_configs[0], &cfg));
     dmx_model *m = NULL;
-    if (resume)
+    dmx_checkpoint *ck = NULL;
+    if (resume && way.by_handle) {
+        /* The model gets other initial weights: the trainer must read the checkpoint's, and
+           from the open file, since the path is gone. */
+        DMX_ASSERT_OK(dmx_checkpoint_open(resume, &ck));
+        DMX_ASSERT_OK(dmx_checkpoint_config(ck, &cfg));
+        DMX_ASSERT_OK(dmx_model_create(dev, &cfg, 99, &m));
+        assert_int_equal(unlink(resume), 0);
+    } else if (resume) {
         DMX_ASSERT_OK(dmx_checkpoint_load_model(resume, dev, &m, NULL));
-    else
+    } else {
         DMX_ASSERT_OK(dmx_model_create(dev, &cfg, 5, &m));
+    }
     dmx_ctx *ctx = NULL;
     DMX_ASSERT_OK(dmx_ctx_create(dev, &ctx));
-    dmx_train_options o = options(dir, resume, stop);
+    dmx_train_options o = options(dir, ck ? NULL : resume, stop);
+    o.resume_from = ck;
+    o.max_steps = way.max_steps;
     stopper st = {stop, stop_at_step};
     if (stop_at_step) {
         o.on_step = stop_at;
@@ -85,6 +114,7 @@ static void run(const char *dir, const char *resume, volatile sig_atomic_t *stop
     if (final_weights)
         DMX_ASSERT_OK(dmx_params_read(dmx_model_params(m), "head.weight", final_weights,
                                       n_weights));
+    dmx_checkpoint_close(ck);
     dmx_ctx_destroy(ctx);
     dmx_model_destroy(m);
     train_fixture_close(&f);
@@ -124,8 +154,28 @@ static void test_resumed_run_equals_uninterrupted_run(void **state)
         fail_msg("the resumed run's losses differ from the uninterrupted run's");
     }
     assert_memory_equal(wa, wb, sizeof wa);
+
+    /* A run stopped by max_steps keeps the full run's schedule, so resumed (through an open
+       checkpoint whose file is deleted before training: read once, never reopened) it equals
+       the uninterrupted run too. */
+    char c[] = "/tmp/dimix_resume_c_XXXXXX";
+    assert_non_null(mkdtemp(c));
+    static float wc[N];
+    stop = 0;
+    run_with(c, NULL, &stop, 0, DMX_OK, NULL, 0, (run_way){.max_steps = STOP_AFTER});
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", c);
+    run_with(c, ckpt, &stop, 0, DMX_OK, wc, N, (run_way){.by_handle = true});
+    snprintf(path, sizeof path, "%s/log.csv", c);
+    char *lc = read_file(path);
+    assert_non_null(lc);
+    if (strcmp(la, lc) != 0) {
+        fprintf(stderr, "uninterrupted log:\n%s\nmax_steps then resumed log:\n%s\n", la, lc);
+        fail_msg("stopping at max_steps and resuming differs from the uninterrupted run");
+    }
+    assert_memory_equal(wa, wc, sizeof wa);
     free(la);
     free(lb);
+    free(lc);
 }
 
 int main(void)

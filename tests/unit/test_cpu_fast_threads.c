@@ -32,7 +32,7 @@ static bool fast_case(const dmx_parity_case *c)
     default:
         return false;
     }
-    const dmx_p_mix_linear *p = (const dmx_p_mix_linear *)c->params;
+    const dmx_p_mix_linear *p = &c->params.mix_linear;
     return !(p->J == 1 && p->R1 == 1);
 }
 

@@ -4,6 +4,7 @@
  * training step pays, dispatch and barriers included. Besides wall time it reports the CPU
  * time of the whole process per op (every thread: lavapipe's and OpenMP's), which other jobs
  * on a shared machine disturb much less. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_MONOTONIC under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -18,7 +18,7 @@ static void run_case(dmx_device *dev, const dmx_parity_case *c)
     const dmx_op_desc *d = dmx_op_describe(c->op);
     int n = d->n_in + d->n_out;
     dmx_buffer *buf[DMX_MAX_ARGS] = {0}, *copy[DMX_MAX_ARGS] = {0};
-    dmx_op_call call = {.op = c->op, .params = c->params};
+    dmx_op_call call = {.op = c->op, .params = &c->params};
     for (int i = 0; i < n; i++) {
         const dmx_parity_arg *a = &c->args[i];
         if (a->role == DMX_PARITY_ABSENT)

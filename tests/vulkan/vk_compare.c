@@ -41,9 +41,11 @@ static void fill_arg(dmx_test_rng *rng, const vkc_arg *a, uint32_t *words)
             uint64_t row = i / (size_t)(a->int_lo > 0 ? a->int_lo : 1);
             f[i] = row % 4 == 1 ? -1e30f : choices[dmx_test_next(rng) % 7];
         }
-        else if (a->fill == VKC_INTS)
-            n[i] = a->int_lo + (int32_t)(dmx_test_next(rng) % (uint64_t)(a->int_hi - a->int_lo + 1));
-        else
+        else if (a->fill == VKC_INTS) {
+            /* In 64 bits: hi - lo + 1 is 2^31 for [INT32_MIN / 2, INT32_MAX / 2] (test_vk_ops) */
+            const int64_t span = (int64_t)a->int_hi - a->int_lo + 1;
+            n[i] = (int32_t)(a->int_lo + (int64_t)(dmx_test_next(rng) % (uint64_t)span));
+        } else
             f[i] = dmx_test_uniform(rng, a->lo, a->hi);
     }
 }
