@@ -51,7 +51,8 @@ static mix_dims dims_of(const dmx_p_mix_linear *p)
 
 static bool fast_shape(const mix_dims *d)
 {
-    if (d->R2 >= 16 || (d->J == 1 && d->R1 == 1) || d->Din == 0 || d->Dout == 0)
+    if (d->R2 >= 16 || (d->J == 1 && d->R1 == 1) || d->Din == 0 || d->Dout == 0 ||
+        d->Din * d->Dout >= DMX_FAST_BLAS_GROUP)
         return false;
     if (d->L == 1)
         return d->Din <= MAX_ACC && d->Dout <= MAX_ACC && d->Din * d->Dout <= MAX_ACC;

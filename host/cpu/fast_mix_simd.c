@@ -197,9 +197,12 @@ static int dense(int64_t J, int64_t R1, int64_t R2)
     return J == 1 && R1 == 1;
 }
 
+static int blas_group(int64_t Din, int64_t Dout) { return Din * Dout >= DMX_FAST_BLAS_GROUP; }
+
 static int run_apply(const mix_apply *a)
 {
-    if (a->kin <= 0 || a->kout <= 0 || a->M <= 0 || dense(a->J, a->R1, a->R2))
+    if (a->kin <= 0 || a->kout <= 0 || a->M <= 0 || dense(a->J, a->R1, a->R2) ||
+        blas_group(a->kin, a->kout))
         return 0;
 #ifdef DMX_HAVE_X86_SIMD
     switch (dmx_fast_simd_level()) {
@@ -241,7 +244,8 @@ int dmx_fast_simd_mix_linear_bwd_w(const dmx_p_mix_linear *p, const float *dy, c
 {
     const mix_grad a = {.dy = dy, .x = x, .dW = dW, .dc = p->has_bias ? dc : NULL, .M = p->M,
                         .J = p->J, .Din = p->Din, .Dout = p->Dout, .R1 = p->R1, .R2 = p->R2};
-    if (a.Din <= 0 || a.Dout <= 0 || a.M <= 0 || dense(a.J, a.R1, a.R2))
+    if (a.Din <= 0 || a.Dout <= 0 || a.M <= 0 || dense(a.J, a.R1, a.R2) ||
+        blas_group(a.Din, a.Dout))
         return 0;
 #ifdef DMX_HAVE_X86_SIMD
     switch (dmx_fast_simd_level()) {

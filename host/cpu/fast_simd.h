@@ -24,6 +24,10 @@ const char *dmx_fast_simd_name(dmx_simd_level level);
 /* mix_linear, its bwd_x and bwd_w on the SIMD kernels (same arguments as the ops in
  * host/ops/op_params.h): 1 done, 0 not covered (the caller runs the portable path),
  * -1 out of host memory. */
+/* Groups at least this large (Din x Dout) go to BLAS: from 32 x 32 on, its packed GEMMs beat
+ * these kernels (measured: butterfly-MLP at N = 4096, b = 64, 1.26x slower here than cpu-ref). */
+#define DMX_FAST_BLAS_GROUP 1024
+
 int dmx_fast_simd_mix_linear(const dmx_p_mix_linear *p, const float *x, const float *W,
                              const float *c, float *y);
 int dmx_fast_simd_mix_linear_bwd_x(const dmx_p_mix_linear *p, const float *dy, const float *W,
