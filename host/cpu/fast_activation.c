@@ -27,15 +27,23 @@ SIMD_CLONES static void gelu_span(const float *restrict x, float *restrict y, in
     }
 }
 
+/* Two loops for accumulate or not: a select on `accumulate` inside one loop compiles to a
+ * masked load of dx that stalls the loop even when the mask is off. */
 SIMD_CLONES static void gelu_bwd_span(const float *restrict x, const float *restrict dy,
                                       float *restrict dx, int64_t n, int accumulate)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float cdf, pdf;
-        dmx_normal_cdf_pdf(x[i], &cdf, &pdf);
-        const float g = dy[i] * (cdf + x[i] * pdf);
-        dx[i] = accumulate ? dx[i] + g : g;
-    }
+    if (accumulate)
+        for (int64_t i = 0; i < n; i++) {
+            float cdf, pdf;
+            dmx_normal_cdf_pdf(x[i], &cdf, &pdf);
+            dx[i] += dy[i] * (cdf + x[i] * pdf);
+        }
+    else
+        for (int64_t i = 0; i < n; i++) {
+            float cdf, pdf;
+            dmx_normal_cdf_pdf(x[i], &cdf, &pdf);
+            dx[i] = dy[i] * (cdf + x[i] * pdf);
+        }
 }
 
 /* e^x - 1 without cancellation near 0 and without a libm call (so loops vectorize): the
@@ -63,10 +71,12 @@ SIMD_CLONES static void elu_span(const float *restrict x, float *restrict y, int
 SIMD_CLONES static void elu_bwd_span(const float *restrict x, const float *restrict dy,
                                      float *restrict dx, int64_t n, int accumulate)
 {
-    for (int64_t i = 0; i < n; i++) {
-        const float g = dy[i] * (x[i] > 0.0f ? 1.0f : dmx_expf(x[i]));
-        dx[i] = accumulate ? dx[i] + g : g;
-    }
+    if (accumulate)
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : dmx_expf(x[i]));
+    else
+        for (int64_t i = 0; i < n; i++)
+            dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : dmx_expf(x[i]));
 }
 
 typedef void (*fwd_span)(const float *restrict, float *restrict, int64_t);
