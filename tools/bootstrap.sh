@@ -19,7 +19,7 @@ BUILD_PACKAGES="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libc
   dataset-fashion-mnist"
 # What the test suite adds: the CPU drivers every backend is tested on (PoCL, lavapipe), the
 # Vulkan validation layer and oclgrind as referees. The main job does not need them: on a
-# machine without a GPU the CPU reference is its best device, and they pull in LLVM.
+# machine without a GPU the fast CPU device is its best device, and they pull in LLVM.
 TEST_PACKAGES="pocl-opencl-icd clinfo mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   oclgrind"
 
@@ -47,7 +47,7 @@ case "$job" in
   train)
     cmake --build build -j "$jobs" --target dimix_cli   # the CLI only: the tests are not needed
     # The default model (a butterfly-MLP Mixer, preset fmnist-bmlp) on Fashion-MNIST, on the
-    # best device (the first GPU, else the CPU reference); prints test accuracy every epoch.
+    # best device (the first GPU, else the fast CPU device); prints test accuracy every epoch.
     ./build/dimix devices
     ./build/dimix train --data /usr/share/datasets/fashion-mnist --epochs "${DIMIX_EPOCHS:-3}" \
       --out runs/quickstart
