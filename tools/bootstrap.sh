@@ -58,5 +58,16 @@ case "$job" in
     # PoCL needs a writable kernel cache; a fresh one per run keeps timings honest.
     export POCL_CACHE_DIR="$PWD/pocl-cache"
     ctest --output-on-failure --timeout 1200 -j "$jobs"
+    # The part of the sanitizer suite that fits CI's time (docs/testing.md): the CPU build with
+    # AddressSanitizer and UBSan, every test labelled `sanitize` (GPU drivers are not built with
+    # sanitizers). DIMIX_SANITIZE_SUITE=0 skips it.
+    if [ "${DIMIX_SANITIZE_SUITE:-1}" != 0 ]; then
+      cd ..
+      cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DDIMIX_SANITIZE=address,undefined -DDIMIX_OPENCL=OFF -DDIMIX_VULKAN=OFF >/dev/null
+      cmake --build build-sanitize -j "$jobs"
+      cd build-sanitize
+      ctest --output-on-failure --timeout 1200 -j "$jobs" -L sanitize
+    fi
     ;;
 esac
