@@ -33,9 +33,6 @@ static inline float elu_grad(float x) { return x > 0.0f ? 1.0f : dmx_expf(x); }
 static inline float relu(float x) { return x > 0.0f ? x : 0.0f; }
 static inline float relu_grad(float x) { return x > 0.0f ? 1.0f : 0.0f; }
 
-typedef void (*fwd_span)(const float *restrict x, float *restrict y, int64_t n);
-typedef void (*bwd_span)(const float *restrict x, const float *restrict dy, float *restrict dx,
-                         int64_t n, int accumulate);
 
 #define SPANS(name, fn, grad_fn)                                                            \
     SIMD_CLONES static void name##_span(const float *restrict x, float *restrict y,         \
@@ -60,7 +57,7 @@ SPANS(gelu, gelu, gelu_grad)
 SPANS(elu, elu, elu_grad)
 SPANS(relu, relu, relu_grad)
 
-static dmx_status run_forward(const dmx_op_call *call, fwd_span span)
+dmx_status dmx_cpu_unary_forward(const dmx_op_call *call, dmx_cpu_fwd_span span)
 {
     const dmx_p_unary *p = call->params;
     const float *x = dmx_cpu_f32(call, 0);
@@ -74,7 +71,7 @@ static dmx_status run_forward(const dmx_op_call *call, fwd_span span)
     return DMX_OK;
 }
 
-static dmx_status run_backward(const dmx_op_call *call, bwd_span span)
+dmx_status dmx_cpu_unary_backward(const dmx_op_call *call, dmx_cpu_bwd_span span)
 {
     const dmx_p_unary *p = call->params;
     const float *x = dmx_cpu_f32(call, 0), *dy = dmx_cpu_f32(call, 1);
@@ -92,12 +89,12 @@ static dmx_status run_backward(const dmx_op_call *call, bwd_span span)
     dmx_status dmx_cpu_##name(dmx_device *dev, const dmx_op_call *call)                     \
     {                                                                                       \
         (void)dev;                                                                          \
-        return run_forward(call, name##_span);                                              \
+        return dmx_cpu_unary_forward(call, name##_span);                                              \
     }                                                                                       \
     dmx_status dmx_cpu_##name##_bwd(dmx_device *dev, const dmx_op_call *call)               \
     {                                                                                       \
         (void)dev;                                                                          \
-        return run_backward(call, name##_bwd_span);                                         \
+        return dmx_cpu_unary_backward(call, name##_bwd_span);                                         \
     }
 
 OPS(gelu)

@@ -19,6 +19,14 @@
 float *dmx_cpu_f32(const dmx_op_call *call, int i);
 int32_t *dmx_cpu_i32(const dmx_op_call *call, int i);
 
+/* Elementwise unary ops (dmx_p_unary) over chunks spread on OpenMP threads: a span function
+ * does [0, n) of one chunk. Shared by the reference and the fast device's activations. */
+typedef void (*dmx_cpu_fwd_span)(const float *restrict x, float *restrict y, int64_t n);
+typedef void (*dmx_cpu_bwd_span)(const float *restrict x, const float *restrict dy,
+                                 float *restrict dx, int64_t n, int accumulate);
+dmx_status dmx_cpu_unary_forward(const dmx_op_call *call, dmx_cpu_fwd_span span);
+dmx_status dmx_cpu_unary_backward(const dmx_op_call *call, dmx_cpu_bwd_span span);
+
 #define DMX_OP(id, name, n_in, n_out, opt, ptype) \
     dmx_status dmx_cpu_##name(dmx_device *dev, const dmx_op_call *call);
 #include "ops/ops.def"

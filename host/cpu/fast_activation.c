@@ -10,8 +10,6 @@
 #include "cpu/cpu_math.h"
 #include "cpu/fast_kernels.h"
 
-#define CHUNK 4096
-
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define SIMD_CLONES __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
 #else
@@ -79,58 +77,26 @@ SIMD_CLONES static void elu_bwd_span(const float *restrict x, const float *restr
             dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : dmx_expf(x[i]));
 }
 
-typedef void (*fwd_span)(const float *restrict, float *restrict, int64_t);
-typedef void (*bwd_span)(const float *restrict, const float *restrict, float *restrict, int64_t,
-                         int);
-
-static dmx_status run_forward(const dmx_op_call *call, fwd_span span)
-{
-    const dmx_p_unary *p = call->params;
-    const float *x = dmx_cpu_f32(call, 0);
-    float *y = dmx_cpu_f32(call, 1);
-    const int64_t chunks = (p->n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (int64_t c = 0; c < chunks; c++) {
-        const int64_t lo = c * CHUNK, n = p->n - lo < CHUNK ? p->n - lo : CHUNK;
-        span(x + lo, y + lo, n);
-    }
-    return DMX_OK;
-}
-
-static dmx_status run_backward(const dmx_op_call *call, bwd_span span)
-{
-    const dmx_p_unary *p = call->params;
-    const float *x = dmx_cpu_f32(call, 0), *dy = dmx_cpu_f32(call, 1);
-    float *dx = dmx_cpu_f32(call, 2);
-    const int64_t chunks = (p->n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (int64_t c = 0; c < chunks; c++) {
-        const int64_t lo = c * CHUNK, n = p->n - lo < CHUNK ? p->n - lo : CHUNK;
-        span(x + lo, dy + lo, dx + lo, n, p->accumulate);
-    }
-    return DMX_OK;
-}
-
 dmx_status dmx_fast_gelu(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
-    return run_forward(call, gelu_span);
+    return dmx_cpu_unary_forward(call, gelu_span);
 }
 
 dmx_status dmx_fast_gelu_bwd(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
-    return run_backward(call, gelu_bwd_span);
+    return dmx_cpu_unary_backward(call, gelu_bwd_span);
 }
 
 dmx_status dmx_fast_elu(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
-    return run_forward(call, elu_span);
+    return dmx_cpu_unary_forward(call, elu_span);
 }
 
 dmx_status dmx_fast_elu_bwd(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
-    return run_backward(call, elu_bwd_span);
+    return dmx_cpu_unary_backward(call, elu_bwd_span);
 }
