@@ -6,7 +6,10 @@
 #ifndef DMX_CPU_FAST_KERNELS_H
 #define DMX_CPU_FAST_KERNELS_H
 
+#include <stdbool.h>
+
 #include "device/backend.h"
+#include "ops/op_params.h"
 
 dmx_status dmx_fast_mix_linear(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call);
@@ -17,5 +20,12 @@ dmx_status dmx_fast_elu(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_elu_bwd(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_layernorm(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_layernorm_bwd(dmx_device *dev, const dmx_op_call *call);
+
+/* The BLAS-shaped cases (fast_mix_blas.c): 1 done, 0 not this shape. */
+bool dmx_fast_blas_covers(const dmx_p_mix_linear *p);
+int dmx_fast_blas_mix_linear(const dmx_p_mix_linear *p, const float *x, const float *W,
+                             const float *c, float *y);
+int dmx_fast_blas_mix_linear_bwd_w(const dmx_p_mix_linear *p, const float *dy, const float *x,
+                                   float *dW, float *dc);
 
 #endif

@@ -12,9 +12,9 @@
  * is a small matrix-vector product per row instead, vectorised over the output
  * index.
  *
- * Dense layers (J = R1 = 1), wide R2 (token mixing, which the reference runs in
- * place through BLAS) and shapes whose per-task accumulators would not fit the
- * stack go to the reference.
+ * Dense layers (R1 = R2 = 1) and wide R2 (token mixing) the SIMD kernels do not
+ * take go to BLAS (fast_mix_blas.c); shapes whose per-task accumulators would
+ * not fit the stack go to the reference.
  *
  * Determinism: forward and bwd_x give each (m, j) block to one thread, bwd_w
  * each (j, o) row of dW (L > 1) or each group j (L = 1); every sum runs in a
@@ -147,6 +147,8 @@ dmx_status dmx_fast_mix_linear(dmx_device *dev, const dmx_op_call *call)
     const int simd = dmx_fast_simd_mix_linear(p, x, W, c, y);
     if (simd != 0)
         return simd > 0 ? DMX_OK : dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear: no host memory");
+    if (dmx_fast_blas_mix_linear(p, x, W, c, y))
+        return DMX_OK;
     if (!fast_shape(&d))
         return dmx_cpu_mix_linear(dev, call);
     const bool bias = p->has_bias && c;
@@ -286,7 +288,8 @@ dmx_status dmx_fast_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
     const mix_dims d = dims_of(p);
     const float *dy = dmx_cpu_f32(call, 0), *x = dmx_cpu_f32(call, 1);
     float *dW = dmx_cpu_f32(call, 2), *dc = p->has_bias ? dmx_cpu_f32(call, 3) : NULL;
-    if (dmx_fast_simd_mix_linear_bwd_w(p, dy, x, dW, dc))
+    if (dmx_fast_simd_mix_linear_bwd_w(p, dy, x, dW, dc) ||
+        dmx_fast_blas_mix_linear_bwd_w(p, dy, x, dW, dc))
         return DMX_OK;
     if (!fast_shape(&d))
         return dmx_cpu_mix_linear_bwd_w(dev, call);
