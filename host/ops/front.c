@@ -72,3 +72,21 @@ dmx_status dmx_grad_add(dmx_ctx *ctx, dmx_tensor *t, const dmx_tensor *src, floa
     dmx_p_scale p = {.n = n, .alpha = alpha};
     return DMX_RUN(ctx, DMX_OP_SCALE, &p, dmx_arg_of(src), dmx_arg_of(g));
 }
+
+dmx_status dmx_grad_take(dmx_ctx *ctx, dmx_tensor *t, const dmx_tensor *src)
+{
+    if (!t || !(t->flags & DMX_TENSOR_REQUIRES_GRAD) || t->grad || (t->flags & DMX_TENSOR_PARAM) ||
+        dmx_tensor_numel(t) != dmx_tensor_numel(src))
+        return dmx_grad_add(ctx, t, src, 1.0f);
+    dmx_tensor *g = dmx_ctx_host_alloc(ctx, sizeof *g);
+    if (!g)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "gradient of %s: out of host memory", t->name);
+    *g = *t;
+    g->flags = 0;
+    g->grad = NULL;
+    g->name = "grad";
+    g->buf = src->buf;
+    g->offset = src->offset;
+    t->grad = g;
+    return DMX_OK;
+}

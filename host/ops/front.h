@@ -41,6 +41,12 @@ dmx_status dmx_run(dmx_ctx *ctx, dmx_op op, const void *params, int n_args, cons
 /* Adds `alpha * src` into the gradient of `t` (or writes it, when the gradient is fresh). */
 dmx_status dmx_grad_add(dmx_ctx *ctx, dmx_tensor *t, const dmx_tensor *src, float alpha);
 
+/* Like dmx_grad_add with alpha = 1, for a `src` nobody reads after the caller (the gradient
+ * of the caller's own output, complete once its backward runs): when `t` has no gradient
+ * yet, it takes src's storage instead of a copy. Parameters and tensors with a gradient
+ * already add as usual. */
+dmx_status dmx_grad_take(dmx_ctx *ctx, dmx_tensor *t, const dmx_tensor *src);
+
 #define DMX_ARGS(...) ((const dmx_arg[]){__VA_ARGS__})
 #define DMX_NARGS(...) ((int)(sizeof((dmx_arg[]){__VA_ARGS__}) / sizeof(dmx_arg)))
 #define DMX_RUN(ctx, op, params, ...) \

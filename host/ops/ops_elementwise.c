@@ -16,7 +16,10 @@ static dmx_status add_backward(dmx_ctx *ctx, const dmx_tape_entry *e)
 {
     if (!e->t[2]->grad)
         return DMX_OK;
-    DMX_TRY(dmx_grad_add(ctx, e->t[0], e->t[2]->grad, 1.0f));
+    /* y = a + b: a takes dy's storage (one copy saved per residual connection); b, which
+     * may be a itself, adds its own. */
+    DMX_TRY(e->t[0] == e->t[1] ? dmx_grad_add(ctx, e->t[0], e->t[2]->grad, 1.0f)
+                               : dmx_grad_take(ctx, e->t[0], e->t[2]->grad));
     return dmx_grad_add(ctx, e->t[1], e->t[2]->grad, 1.0f);
 }
 
@@ -131,7 +134,7 @@ static dmx_status add_row_backward(dmx_ctx *ctx, const dmx_tape_entry *e)
     dmx_tensor *x = e->t[0], *b = e->t[1], *dy = e->t[2]->grad;
     if (!dy)
         return DMX_OK;
-    DMX_TRY(dmx_grad_add(ctx, x, dy, 1.0f));
+    DMX_TRY(x == b ? dmx_grad_add(ctx, x, dy, 1.0f) : dmx_grad_take(ctx, x, dy));
     return sum_rows_into(ctx, b, dy, dmx_tensor_numel(x) / dmx_tensor_numel(b), 1.0f);
 }
 
