@@ -114,4 +114,17 @@ static inline void dmx_normal_cdf_pdf(float x, float *cdf, float *pdf)
     *pdf = 0.39894228040143267794f * E; /* 1 / sqrt(2 pi) */
 }
 
+/* GELU with the exact erf, and its derivative, as the reference computes them (the GELU op
+ * and the fused butterfly-MLP stage share these). */
+static inline float dmx_gelu_ref(float x)
+{
+    return 0.5f * x * (1.0f + dmx_erff(x * 0.70710678118654752440f));
+}
+
+static inline float dmx_gelu_grad_ref(float x)
+{
+    const float cdf = 0.5f * (1.0f + dmx_erff(x * 0.70710678118654752440f));
+    return cdf + x * 0.39894228040143267794f * dmx_expf(-0.5f * x * x);
+}
+
 #endif
