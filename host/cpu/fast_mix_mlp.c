@@ -9,8 +9,9 @@
  * recomputes it from x instead of keeping it from the forward.
  *
  * Per slice, forward:  U = W1 x + c1, A = GELU(U), y = W2 A + c2.
- *           backward:  U, A as above; D = W2^T dy; dW2, dc2 += dy A^T, dy;
- *                      A <- D GELU'(U) (= du); dW1, dc1 += du x^T, du; dx (+)= W1^T du.
+ *           backward:  U = W1 x + c1, D = W2^T dy, then one pass A = GELU(U) and
+ *                      D <- du = D GELU'(U) (one normal CDF/PDF per element for both);
+ *                      dW2, dc2 += dy A^T, dy; dW1, dc1 += du x^T, du; dx (+)= W1^T du.
  * Slices run in order and each kernel spreads its own work over the OpenMP threads, so the
  * weight-gradient sums run slice by slice in a fixed order: the same bits for any thread
  * count. The slice size depends only on the shape. */
@@ -154,36 +155,29 @@ dmx_status dmx_fast_mix_mlp_bwd(dmx_device *dev, const dmx_op_call *call)
         const dmx_p_mix_linear l1 = layer(p, mc, p->Din, p->Dh, 1, 0);
         const dmx_p_mix_linear l2 = layer(p, mc, p->Dh, p->Dout, 1, 0);
         const dmx_p_mix_linear l1_dx = layer(p, mc, p->Din, p->Dh, 0, p->accumulate);
-        const dmx_p_unary act = {.n = (int32_t)nh};
-        /* U = W1 x + c1, A = GELU(U) */
+        /* U = W1 x + c1; D = W2^T dy; then one pass: A = GELU(U), D <- du = D GELU'(U) */
         DMX_TRY(run2(dev, dmx_fast_mix_linear, DMX_OP_MIX_LINEAR, &l1,
                      (dmx_arg[]){view_of(&v[0], dev, xs, nin), view_of(&v[1], dev, W1, nw1),
                                  view_of(&v[2], dev, c1, G * d.Dh), view_of(&v[3], dev, U, nh)},
                      4));
-        DMX_TRY(run2(dev, dmx_fast_gelu, DMX_OP_GELU, &act,
-                     (dmx_arg[]){view_of(&v[0], dev, U, nh), view_of(&v[1], dev, A, nh)}, 2));
-        /* D = W2^T dy; dW2 += dy A^T, dc2 += dy */
         DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_x, DMX_OP_MIX_LINEAR_BWD_X, &l2,
                      (dmx_arg[]){view_of(&v[0], dev, dys, nout), view_of(&v[1], dev, W2, nw2),
                                  view_of(&v[2], dev, D, nh)},
                      3));
+        dmx_fast_gelu_pair(U, A, D, nh);
+        /* dW2 += dy A^T, dc2 += dy; dW1 += du x^T, dc1 += du; dx (+)= W1^T du */
         DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_w, DMX_OP_MIX_LINEAR_BWD_W, &l2,
                      (dmx_arg[]){view_of(&v[0], dev, dys, nout), view_of(&v[1], dev, A, nh),
                                  view_of(&v[2], dev, dW2, nw2),
                                  view_of(&v[3], dev, dc2, G * d.Dout)},
                      4));
-        /* A <- du = D GELU'(U); dW1 += du x^T, dc1 += du; dx (+)= W1^T du */
-        DMX_TRY(run2(dev, dmx_fast_gelu_bwd, DMX_OP_GELU_BWD, &act,
-                     (dmx_arg[]){view_of(&v[0], dev, U, nh), view_of(&v[1], dev, D, nh),
-                                 view_of(&v[2], dev, A, nh)},
-                     3));
         DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_w, DMX_OP_MIX_LINEAR_BWD_W, &l1,
-                     (dmx_arg[]){view_of(&v[0], dev, A, nh), view_of(&v[1], dev, xs, nin),
+                     (dmx_arg[]){view_of(&v[0], dev, D, nh), view_of(&v[1], dev, xs, nin),
                                  view_of(&v[2], dev, dW1, nw1),
                                  view_of(&v[3], dev, dc1, G * d.Dh)},
                      4));
         DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_x, DMX_OP_MIX_LINEAR_BWD_X, &l1_dx,
-                     (dmx_arg[]){view_of(&v[0], dev, A, nh), view_of(&v[1], dev, W1, nw1),
+                     (dmx_arg[]){view_of(&v[0], dev, D, nh), view_of(&v[1], dev, W1, nw1),
                                  view_of(&v[2], dev, dxs, nin)},
                      3));
     }
