@@ -4,16 +4,7 @@
  * 0.5 x (1 + erf(x / sqrt 2)) cancels catastrophically for negative x (1 + erf is 1 - 0.99999..
  * in float); erfc(+large) is accurate to its last bit, so both tails match the CPU reference's
  * double-precision result, and erfc(+-30/sqrt 2) is exactly 0 or 2 (no NaN at the extremes). */
-#define DMX_SQRT1_2 0.70710678118654752440f
-#define DMX_INV_SQRT_2PI 0.39894228040143267794f
-
-inline float dmx_gelu(float x) { return 0.5f * x * erfc(-x * DMX_SQRT1_2); }
-
-inline float dmx_gelu_grad(float x)
-{
-    return 0.5f * erfc(-x * DMX_SQRT1_2) + x * DMX_INV_SQRT_2PI * exp(-0.5f * x * x);
-}
-
+/* dmx_gelu and dmx_gelu_grad live in common.cl (the fused butterfly-MLP stage uses them too). */
 inline float dmx_elu(float x) { return x > 0.0f ? x : expm1(x); }
 inline float dmx_elu_grad(float x) { return x > 0.0f ? 1.0f : exp(x); }
 inline float dmx_relu(float x) { return x > 0.0f ? x : 0.0f; }

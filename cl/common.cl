@@ -29,6 +29,19 @@ inline long dmx_split_long(long a, long b, long *rem)
     return q;
 }
 
+/* GELU (exact) and its derivative, written with erfc: x Phi(x) = 0.5 x erfc(-x / sqrt 2). The
+ * textbook 0.5 x (1 + erf(x / sqrt 2)) cancels catastrophically for negative x; erfc(+large)
+ * is accurate to its last bit (see activation.cl). */
+#define DMX_SQRT1_2 0.70710678118654752440f
+#define DMX_INV_SQRT_2PI 0.39894228040143267794f
+
+inline float dmx_gelu(float x) { return 0.5f * x * erfc(-x * DMX_SQRT1_2); }
+
+inline float dmx_gelu_grad(float x)
+{
+    return 0.5f * erfc(-x * DMX_SQRT1_2) + x * DMX_INV_SQRT_2PI * exp(-0.5f * x * x);
+}
+
 /* Softmax mask entries at or below this are removed (host/ops/op_params.h). */
 #define DMX_MASK_REMOVED (-1e20f)
 

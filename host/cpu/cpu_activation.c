@@ -8,8 +8,6 @@
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_math.h"
 
-#define DMX_SQRT1_2 0.70710678118654752440f
-#define DMX_INV_SQRT_2PI 0.39894228040143267794f
 #define CHUNK 4096
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
@@ -19,13 +17,8 @@
 #endif
 
 /* dmx_erff and dmx_expf (cpu_math.h) vectorize; accuracy within 1.5e-7 of libm. */
-static inline float gelu(float x) { return 0.5f * x * (1.0f + dmx_erff(x * DMX_SQRT1_2)); }
-
-static inline float gelu_grad(float x)
-{
-    float cdf = 0.5f * (1.0f + dmx_erff(x * DMX_SQRT1_2));
-    return cdf + x * DMX_INV_SQRT_2PI * dmx_expf(-0.5f * x * x);
-}
+static inline float gelu(float x) { return dmx_gelu_ref(x); }
+static inline float gelu_grad(float x) { return dmx_gelu_grad_ref(x); }
 
 /* expm1 keeps small negative inputs accurate (exp(x) - 1 would cancel). */
 static inline float elu(float x) { return x > 0.0f ? x : expm1f(x); }

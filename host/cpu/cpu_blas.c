@@ -8,7 +8,7 @@
 #endif
 
 /* Below this many multiply-adds one call does it all: threads would cost more than they save. */
-#define PARALLEL_WORK (1 << 18)
+#define PARALLEL_WORK (1 << 22)
 
 void dmx_cpu_blas_init(void)
 {

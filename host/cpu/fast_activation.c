@@ -44,6 +44,30 @@ SIMD_CLONES static void gelu_bwd_span(const float *restrict x, const float *rest
         }
 }
 
+/* The butterfly-MLP backward's one pass over its hidden slice: a = GELU(u), and d (holding
+ * dL/da) becomes dL/du = d GELU'(u); one dmx_normal_cdf_pdf for both. */
+SIMD_CLONES static void gelu_pair_span(const float *restrict u, float *restrict a,
+                                       float *restrict d, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float cdf, pdf;
+        dmx_normal_cdf_pdf(u[i], &cdf, &pdf);
+        a[i] = u[i] * cdf;
+        d[i] *= cdf + u[i] * pdf;
+    }
+}
+
+void dmx_fast_gelu_pair(const float *u, float *a, float *d, int64_t n)
+{
+    enum { CHUNK = 16384 };
+    const int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t lo = c * CHUNK;
+        gelu_pair_span(u + lo, a + lo, d + lo, n - lo < CHUNK ? n - lo : CHUNK);
+    }
+}
+
 /* e^x - 1 without cancellation near 0 and without a libm call (so loops vectorize): the
  * Taylor series to x^8 for |x| < 0.5 (truncation below 6e-9 relative), else exp - 1. */
 static inline float expm1_small(float x)

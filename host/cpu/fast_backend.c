@@ -19,6 +19,8 @@ static void fill_table(void)
     fast_ops[DMX_OP_MIX_LINEAR] = dmx_fast_mix_linear;
     fast_ops[DMX_OP_MIX_LINEAR_BWD_X] = dmx_fast_mix_linear_bwd_x;
     fast_ops[DMX_OP_MIX_LINEAR_BWD_W] = dmx_fast_mix_linear_bwd_w;
+    fast_ops[DMX_OP_MIX_MLP] = dmx_fast_mix_mlp;
+    fast_ops[DMX_OP_MIX_MLP_BWD] = dmx_fast_mix_mlp_bwd;
     fast_ops[DMX_OP_GELU] = dmx_fast_gelu;
     fast_ops[DMX_OP_GELU_BWD] = dmx_fast_gelu_bwd;
     fast_ops[DMX_OP_ELU] = dmx_fast_elu;

@@ -14,6 +14,10 @@
 dmx_status dmx_fast_mix_linear(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call);
+dmx_status dmx_fast_mix_mlp(dmx_device *dev, const dmx_op_call *call);
+dmx_status dmx_fast_mix_mlp_bwd(dmx_device *dev, const dmx_op_call *call);
+/* a = GELU(u) and d *= GELU'(u) over n elements (fast_activation.c; OpenMP inside). */
+void dmx_fast_gelu_pair(const float *u, float *a, float *d, int64_t n);
 dmx_status dmx_fast_gelu(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_gelu_bwd(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_elu(dmx_device *dev, const dmx_op_call *call);

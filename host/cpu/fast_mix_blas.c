@@ -130,17 +130,22 @@ int dmx_fast_blas_mix_linear_bwd_w(const dmx_p_mix_linear *p, const float *dy, c
         }
         return 1;
     }
-    /* Wide R2: per group g = (j, r1), m ascending: dW_g += dY_(m,g) [Dout, R2] X_(m,g)^T. */
-    const int64_t ld = R1 * R2, G = J * R1;
-#pragma omp parallel for schedule(static) if (G > 1 && M * G * Din * Dout * R2 > 32768)
-    for (int64_t g = 0; g < G; g++) {
-        const int64_t j = g / R1, r1 = g % R1;
-        for (int64_t m = 0; m < M; m++)
-            dmx_cpu_sgemm(false, true, Dout, Din, R2, 1.0f,
-                          dy + ((m * J + j) * Dout * R1 + r1) * R2, ld,
-                          x + ((m * J + j) * Din * R1 + r1) * R2, ld, 1.0f, dW + g * Dout * Din,
-                          Din);
-    }
+    /* Wide R2: per group g = (j, r1) and block of OB rows of dW_g, m ascending:
+     * dW_g[o0:o1] += dY_(m,g)[o0:o1] [., R2] X_(m,g)^T. The row blocks give the threads work
+     * when there is one group (a dense token MLP) without splitting each small GEMM again;
+     * they are fixed, so the sums do not depend on the thread count. */
+    const int64_t ld = R1 * R2, G = J * R1, OB = 32, nob = (Dout + OB - 1) / OB;
+#pragma omp parallel for collapse(2) schedule(static) if (G * nob > 1 && M * G * Din * Dout * R2 > 32768)
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t ob = 0; ob < nob; ob++) {
+            const int64_t j = g / R1, r1 = g % R1, o0 = ob * OB;
+            const int64_t no = Dout - o0 < OB ? Dout - o0 : OB;
+            for (int64_t m = 0; m < M; m++)
+                dmx_cpu_sgemm(false, true, no, Din, R2, 1.0f,
+                              dy + (((m * J + j) * Dout + o0) * R1 + r1) * R2, ld,
+                              x + ((m * J + j) * Din * R1 + r1) * R2, ld, 1.0f,
+                              dW + (g * Dout + o0) * Din, Din);
+        }
     if (db) {
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(M * G * Dout * R2))
         for (int64_t go = 0; go < G * Dout; go++) {

@@ -27,6 +27,7 @@
     X(COPY, "copy.cl")                                                                       \
     X(GEMM, "gemm.cl")                                                                       \
     X(MIX_LINEAR, "mix_linear.cl")                                                           \
+    X(MIX_MLP, "mix_mlp.cl")                                                                 \
     X(ELEMENTWISE, "elementwise.cl")                                                         \
     X(ACTIVATION, "activation.cl")                                                           \
     X(LAYERNORM, "layernorm.cl")                                                             \

@@ -93,6 +93,25 @@ static dmx_status extents_mix(dmx_op op, const dmx_p_mix_linear *p, int64_t *nee
     return DMX_OK;
 }
 
+static dmx_status extents_mix_mlp(dmx_op op, const dmx_p_mix_mlp *p, int64_t *need)
+{
+    if (p->M < 0 || p->J < 0 || p->Din < 0 || p->Dh < 0 || p->Dout < 0 || p->R1 < 0 || p->R2 < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "view [M %d, J %d, Din %d, Dh %d, Dout %d, R1 %d, "
+                        "R2 %d] has a negative size", p->M, p->J, p->Din, p->Dh, p->Dout, p->R1,
+                        p->R2);
+    const int64_t groups = sat_mul(p->J, p->R1), rest = sat_mul(sat_mul(p->M, groups), p->R2);
+    const int64_t nx = sat_mul(rest, p->Din), ny = sat_mul(rest, p->Dout);
+    const int64_t nw1 = sat_mul(sat_mul(groups, p->Dh), p->Din), nc1 = sat_mul(groups, p->Dh);
+    const int64_t nw2 = sat_mul(sat_mul(groups, p->Dout), p->Dh), nc2 = sat_mul(groups, p->Dout);
+    if (op == DMX_OP_MIX_MLP) {
+        need[0] = nx, need[1] = nw1, need[2] = nc1, need[3] = nw2, need[4] = nc2, need[5] = ny;
+    } else {
+        need[0] = ny, need[1] = nx, need[2] = nw1, need[3] = nc1, need[4] = nw2;
+        need[5] = nx, need[6] = nw1, need[7] = nc1, need[8] = nw2, need[9] = nc2;
+    }
+    return DMX_OK;
+}
+
 /* Rows and columns of a row-wise op, checked non-negative. */
 static dmx_status rows_cols(int32_t rows, int32_t cols, int64_t *R, int64_t *C, int64_t *RC)
 {
@@ -178,6 +197,8 @@ static dmx_status extents_of(const dmx_op_call *call, int n_args, int64_t *need)
         need[0] = RC, need[1] = C;
         return DMX_OK;
     }
+    case DMX_OP_MIX_MLP:
+    case DMX_OP_MIX_MLP_BWD: return extents_mix_mlp(call->op, q, need);
     case DMX_OP_GELU:
     case DMX_OP_GELU_BWD:
     case DMX_OP_ELU:

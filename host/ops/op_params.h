@@ -73,6 +73,22 @@ typedef struct dmx_p_mix_linear {
     int32_t accumulate;
 } dmx_p_mix_linear;
 
+/* MIX_MLP and its backward: one butterfly-MLP stage, two mix_linears on the same view with
+ * GELU (exact, erf) between, fused so the hidden activation is never stored:
+ *   u[m,j,h,r1,r2] = c1[j,r1,h] + sum_d W1[j,r1,h,d] x[m,j,d,r1,r2]    (h < Dh)
+ *   y[m,j,o,r1,r2] = c2[j,r1,o] + sum_h W2[j,r1,o,h] GELU(u[m,j,h,r1,r2])   (o < Dout)
+ * MIX_MLP:     args[0] x [M,J,Din,R1,R2], args[1] W1 [J,R1,Dh,Din], args[2] c1 [J,R1,Dh],
+ *              args[3] W2 [J,R1,Dout,Dh], args[4] c2 [J,R1,Dout] (in), args[5] y (out).
+ * MIX_MLP_BWD: args[0] dy [M,J,Dout,R1,R2], args[1] x, args[2] W1, args[3] c1, args[4] W2 (in),
+ *              args[5] dx (acc), args[6] dW1, args[7] dc1, args[8] dW2, args[9] dc2 (always +=).
+ *              u is recomputed from x; with a = GELU(u), da = W2^T dy, du = da GELU'(u):
+ *              dx (+)= W1^T du, dW1 += du x^T, dc1 += du, dW2 += dy a^T, dc2 += dy
+ *              (the weight sums over m and r2). */
+typedef struct dmx_p_mix_mlp {
+    int32_t M, J, Din, Dh, Dout, R1, R2;
+    int32_t accumulate;
+} dmx_p_mix_mlp;
+
 /* FILL: args[0] y (out). y[i] = bits for i < n (bits is the 4-byte pattern: a float's bits,
  * or an integer). */
 typedef struct dmx_p_fill {

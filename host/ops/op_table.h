@@ -16,7 +16,7 @@ typedef enum dmx_op {
     DMX_OP_COUNT
 } dmx_op;
 
-#define DMX_MAX_ARGS 8
+#define DMX_MAX_ARGS 10
 
 /* One buffer argument: `count` 4-byte elements starting `offset` elements into `buf`.
  * buf == NULL marks an absent optional argument (a bias, a mask). */

@@ -304,6 +304,68 @@ static void build_mix_linear(builder *b)
     }
 }
 
+/* ---- mix_mlp (a fused butterfly-MLP stage) ---- */
+
+typedef struct mlp_view {
+    int M, J, Din, Dh, Dout, R1, R2;
+    const char *what;
+    bool large;
+} mlp_view;
+
+static const mlp_view mlp_views[] = {
+    {9, 3, 7, 14, 7, 1, 1, "groups of 7 e=2", false},
+    {5, 2, 4, 12, 4, 5, 1, "stage s=5 e=3", false},
+    {3, 2, 4, 4, 4, 3, 11, "token stage s=3 R2=11", false},
+    {6, 1, 11, 11, 11, 11, 1, "radix 11 s=11", false},
+    {4, 2, 8, 16, 8, 8, 15, "groups of 8 e=2 R2=15", false},
+    {7, 1, 5, 3, 9, 1, 1, "Din 5 Dh 3 Dout 9", false},
+    {3, 1, 64, 256, 64, 2, 1, "groups of 64 e=4", false},
+    {2, 1, 8, 16, 8, 200, 1, "200 lanes", false},
+    {129, 8, 16, 32, 16, 4, 1, "butterfly large", true},
+    {64, 1, 16, 64, 16, 16, 16, "16x16 stage large", true},
+};
+
+static void build_mix_mlp(builder *b)
+{
+    for (size_t v = 0; v < sizeof mlp_views / sizeof mlp_views[0]; v++) {
+        const mlp_view *mv = &mlp_views[v];
+        const size_t rows = (size_t)mv->M * mv->J * mv->R1 * mv->R2, G = (size_t)mv->J * mv->R1;
+        const size_t nx = rows * mv->Din, ny = rows * mv->Dout;
+        const size_t nw1 = G * mv->Dh * mv->Din, nc1 = G * mv->Dh;
+        const size_t nw2 = G * mv->Dout * mv->Dh, nc2 = G * mv->Dout;
+        dmx_p_mix_mlp p = {.M = mv->M, .J = mv->J, .Din = mv->Din, .Dh = mv->Dh,
+                           .Dout = mv->Dout, .R1 = mv->R1, .R2 = mv->R2};
+        dmx_parity_case *c = add_case(b, DMX_OP_MIX_MLP, DMX_PARITY_REDUCTION, &p, sizeof p,
+                                      "%s", mv->what);
+        if (c)
+            c->large = mv->large;
+        arg_in(b, c, 0, nx, -2, 2);
+        arg_in(b, c, 1, nw1, -1, 1);
+        arg_in(b, c, 2, nc1, -1, 1);
+        arg_in(b, c, 3, nw2, -1, 1);
+        arg_in(b, c, 4, nc2, -1, 1);
+        arg_result(b, c, 5, ny, 0);
+        for (int acc = 0; acc < 2; acc++) {
+            p.accumulate = acc;
+            c = add_case(b, DMX_OP_MIX_MLP_BWD, DMX_PARITY_REDUCTION, &p, sizeof p, "%s acc=%d",
+                         mv->what, acc);
+            if (c)
+                c->large = mv->large;
+            arg_in(b, c, 0, ny, -1, 1);
+            arg_in(b, c, 1, nx, -2, 2);
+            arg_in(b, c, 2, nw1, -1, 1);
+            arg_in(b, c, 3, nc1, -1, 1);
+            arg_in(b, c, 4, nw2, -1, 1);
+            arg_result(b, c, 5, nx, acc);
+            /* the weight and bias gradients always accumulate */
+            arg_acc(b, c, 6, nw1, -1, 1);
+            arg_acc(b, c, 7, nc1, -1, 1);
+            arg_acc(b, c, 8, nw2, -1, 1);
+            arg_acc(b, c, 9, nc2, -1, 1);
+        }
+    }
+}
+
 /* ---- elementwise ---- */
 
 static const int elementwise_sizes[] = {1, 37, 1001, 65537};
@@ -714,6 +776,7 @@ dmx_status dmx_parity_build_cases(dmx_parity_cases *cases)
     build_copy_strided(&b);
     build_gemm(&b);
     build_mix_linear(&b);
+    build_mix_mlp(&b);
     build_elementwise(&b);
     build_activations(&b);
     build_layernorm(&b);

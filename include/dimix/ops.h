@@ -31,6 +31,14 @@ DMX_API dmx_status dmx_mix_linear(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *w, dm
                                   int64_t M, int64_t J, int64_t Din, int64_t R1, int64_t R2,
                                   dmx_tensor **y);
 
+/* One butterfly-MLP stage on the mix_linear view: h = mix_linear(x, w1, b1), then
+ * y = mix_linear(GELU(h), w2, b2), computed as one op that never stores h (its backward
+ * recomputes it). w1 [J, R1, Dh, Din], b1 [J, R1, Dh], w2 [J, R1, Dout, Dh], b2 [J, R1, Dout]
+ * (Dh and Dout read from the sizes); y has shape [M, J, Dout, R1, R2]. */
+DMX_API dmx_status dmx_mix_mlp(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *w1, dmx_tensor *b1,
+                               dmx_tensor *w2, dmx_tensor *b2, int64_t M, int64_t J,
+                               int64_t Din, int64_t R1, int64_t R2, dmx_tensor **y);
+
 /* y = x w^T + bias on the last axis: x [..., K], w [N, K], bias [N] or NULL -> y [..., N]. */
 DMX_API dmx_status dmx_linear(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *w, dmx_tensor *bias,
                               dmx_tensor **y);

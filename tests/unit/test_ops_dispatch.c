@@ -20,6 +20,8 @@ static const dmx_p_gemm p_gemm = {.trans_a = 1, .M = 2, .N = 3, .K = 4, .lda = 3
                                   .stride_c = 11, .alpha = 1};
 static const dmx_p_mix_linear p_mix = {.M = 2, .J = 3, .Din = 2, .Dout = 5, .R1 = 2, .R2 = 3,
                                        .has_bias = 1};
+static const dmx_p_mix_mlp p_mlp = {.M = 2, .J = 3, .Din = 2, .Dh = 4, .Dout = 5, .R1 = 2,
+                                    .R2 = 3};
 static const dmx_p_fill p_fill = {.n = 7};
 static const dmx_p_add p_add = {.n = 7};
 static const dmx_p_mul p_mul = {.n = 7};
@@ -49,6 +51,9 @@ static const dispatch_case cases[] = {
     {DMX_OP_MIX_LINEAR, &p_mix, {72, 60, 30, 180, -1}},
     {DMX_OP_MIX_LINEAR_BWD_X, &p_mix, {180, 60, 72, -1}},
     {DMX_OP_MIX_LINEAR_BWD_W, &p_mix, {180, 72, 60, 30, -1}},
+    /* 36 rows in 6 groups: x 72, W1 6*4*2 = 48, c1 24, W2 6*5*4 = 120, c2 30, y 180 */
+    {DMX_OP_MIX_MLP, &p_mlp, {72, 48, 24, 120, 30, 180, -1}},
+    {DMX_OP_MIX_MLP_BWD, &p_mlp, {180, 72, 48, 24, 120, 72, 48, 24, 120, 30}},
     {DMX_OP_FILL, &p_fill, {7, -1}},
     {DMX_OP_ADD, &p_add, {7, 7, 7, -1}},
     {DMX_OP_MUL, &p_mul, {7, 7, 7, -1}},
