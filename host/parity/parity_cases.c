@@ -321,6 +321,7 @@ static const mlp_view mlp_views[] = {
     {7, 1, 5, 3, 9, 1, 1, "Din 5 Dh 3 Dout 9", false},
     {3, 1, 64, 256, 64, 2, 1, "groups of 64 e=4", false},
     {2, 1, 8, 16, 8, 200, 1, "200 lanes", false},
+    {1, 2, 8, 16, 8, 3, 2, "M=1", false},
     {129, 8, 16, 32, 16, 4, 1, "butterfly large", true},
     {64, 1, 16, 64, 16, 16, 16, "16x16 stage large", true},
 };

@@ -45,6 +45,11 @@ dmx_status dmx_vk_run_flat(dmx_vk_device *d, const char *shader, const dmx_op_ca
 /* LAYERNORM_BWD's second half: dgamma and dbeta (vk_ops_reduce.c). */
 dmx_status dmx_vk_layernorm_bwd_params(dmx_vk_device *d, const dmx_op_call *call);
 
+/* Adds part[s * stride + i] over s < slices, in slice order, into out[i] (+=), for i < n
+ * (reduce_slices.comp; vk_ops_linear.c). */
+dmx_status dmx_vk_add_slices(dmx_vk_device *d, dmx_vk_buffer *scratch, size_t part_at,
+                             size_t stride, uint32_t slices, dmx_vk_binding out, size_t n);
+
 /* One function per device operator (host/ops/ops.def), called with the device lock held. */
 #define DMX_OP(id, name, n_in, n_out, opt, ptype) \
     dmx_status dmx_vk_##name(dmx_vk_device *d, const dmx_op_call *call);

@@ -235,8 +235,7 @@ dmx_status dmx_vk_mix_linear_bwd_x(dmx_vk_device *d, const dmx_op_call *call)
     return mix_product(d, call, 1);
 }
 
-/* Adds part[s * stride + i] over s < slices into out[i] (+=). */
-static dmx_status add_slices(dmx_vk_device *d, dmx_vk_buffer *scratch, size_t part_at,
+dmx_status dmx_vk_add_slices(dmx_vk_device *d, dmx_vk_buffer *scratch, size_t part_at,
                              size_t stride, uint32_t slices, dmx_vk_binding out, size_t n)
 {
     struct {
@@ -294,9 +293,9 @@ static dmx_status weight_grad_pass(dmx_vk_device *d, const dmx_op_call *call, ti
                             n_spec, b, 5, &push, sizeof push, workgroups));
     if (slices == 1)
         return DMX_OK;
-    DMX_TRY(add_slices(d, scratch, 0, (size_t)(n_w + n_c), slices, b[2], (size_t)n_w));
+    DMX_TRY(dmx_vk_add_slices(d, scratch, 0, (size_t)(n_w + n_c), slices, b[2], (size_t)n_w));
     if (n_c)
-        DMX_TRY(add_slices(d, scratch, (size_t)n_w, (size_t)(n_w + n_c), slices, b[3],
+        DMX_TRY(dmx_vk_add_slices(d, scratch, (size_t)n_w, (size_t)(n_w + n_c), slices, b[3],
                            (size_t)n_c));
     return DMX_OK;
 }

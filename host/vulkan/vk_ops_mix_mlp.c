@@ -2,7 +2,9 @@
  * mix_mlp*.comp). lavapipe stops an invocation after about 65535 loop trips, so the host
  * splits each op into dispatches that keep every invocation near MAX_TRIPS: the forward and dx
  * over ranges of hidden units (later ranges add to what the first wrote), the weight
- * gradients over ranges of rows m (they always add, so the split changes nothing). */
+ * gradients over slices of rows m. The slices also give the weight gradients parallelism
+ * (one invocation per group and hidden unit is only tens to hundreds): each slice sums its
+ * rows into partial sums that reduce_slices then adds in slice order. */
 #include "core/error.h"
 #include "vulkan/vk_ops.h"
 
@@ -10,7 +12,7 @@
 
 typedef struct mlp_push {
     dmx_p_mix_mlp p;
-    uint32_t begin, end, overwrite;
+    uint32_t begin, end, overwrite, slice_rows, slices, part_stride;
 } mlp_push;
 
 /* Every argument must fit one binding; the op's shape must fit one invocation's trip budget
@@ -45,6 +47,51 @@ static dmx_status run(dmx_vk_device *d, const char *shader, const dmx_vk_binding
                            dmx_vk_ceil_div(invocations, DMX_VK_WG));
 }
 
+/* Invocations a weight-gradient dispatch aims for (one per (slice, group, hidden unit)), the
+ * most slices one dispatch writes partial sums for, and the scratch they may take (floats). */
+#define TARGET_INVOCATIONS 8192u
+#define MAX_SLICES 64u
+#define MAX_PART_FLOATS (16u << 20)
+
+/* One weight-gradient shader over every row m: rows in slices of at most `max_rows` (the loop
+ * budget), as many slices as fill the device (bounded by MAX_SLICES and the scratch), each
+ * dispatch's slices written as partial sums and added into the gradients (bindings n_b - 2 and
+ * n_b - 1 of b: weights, then bias) in slice order. One slice writes the gradients directly. */
+static dmx_status weight_grads(dmx_vk_device *d, const char *shader, dmx_vk_binding *b, int n_b,
+                               const dmx_p_mix_mlp *p, uint64_t units, uint32_t max_rows,
+                               uint64_t n_w, uint64_t n_c)
+{
+    if (p->M <= 0 || units == 0)
+        return DMX_OK;
+    const uint64_t stride = n_w + n_c;
+    uint64_t slices = dmx_vk_ceil_div(TARGET_INVOCATIONS, units);
+    slices = slices > MAX_SLICES ? MAX_SLICES : slices;
+    if (slices * stride > MAX_PART_FLOATS)
+        slices = MAX_PART_FLOATS / stride ? MAX_PART_FLOATS / stride : 1;
+    uint64_t rows = dmx_vk_ceil_div((uint64_t)p->M, slices);
+    rows = rows > max_rows ? max_rows : rows;
+    const uint64_t per_dispatch = rows * slices;
+    dmx_vk_buffer *scratch = NULL;
+    if (slices > 1)
+        DMX_TRY(dmx_vk_scratch(d, (size_t)(slices * stride) * 4, &scratch));
+    for (uint64_t m0 = 0; m0 < (uint64_t)p->M; m0 += per_dispatch) {
+        const uint64_t m1 = m0 + per_dispatch < (uint64_t)p->M ? m0 + per_dispatch : (uint64_t)p->M;
+        const uint32_t here = (uint32_t)dmx_vk_ceil_div(m1 - m0, rows);
+        mlp_push push = {.p = *p, .begin = (uint32_t)m0, .end = (uint32_t)m1,
+                         .slice_rows = (uint32_t)rows, .slices = here,
+                         .part_stride = (uint32_t)stride};
+        b[n_b] = (dmx_vk_binding){here > 1 ? scratch : NULL, 0, here > 1 ? (size_t)(here * stride) : 0,
+                                  DMX_VK_WRITE};
+        DMX_TRY(run(d, shader, b, n_b + 1, &push, units * here));
+        if (here > 1) {
+            DMX_TRY(dmx_vk_add_slices(d, scratch, 0, (size_t)stride, here, b[n_b - 2], (size_t)n_w));
+            DMX_TRY(dmx_vk_add_slices(d, scratch, (size_t)n_w, (size_t)stride, here, b[n_b - 1],
+                                      (size_t)n_c));
+        }
+    }
+    return DMX_OK;
+}
+
 dmx_status dmx_vk_mix_mlp(dmx_vk_device *d, const dmx_op_call *call)
 {
     const dmx_p_mix_mlp *p = call->params;
@@ -76,7 +123,7 @@ dmx_status dmx_vk_mix_mlp_bwd(dmx_vk_device *d, const dmx_op_call *call)
     DMX_TRY(check(d, call, 10, finest));
     const uint64_t rows = (uint64_t)p->M * p->J * p->R1 * p->R2;
     const uint64_t units = (uint64_t)p->J * p->R1 * p->Dh;
-    dmx_vk_binding b[7];
+    dmx_vk_binding b[8];
     for (int i = 0; i < 5; i++)
         b[i] = dmx_vk_arg(call, i, DMX_VK_READ);
     /* dx: dy, x, W1, c1, W2, dx over ranges of h */
@@ -87,23 +134,16 @@ dmx_status dmx_vk_mix_mlp_bwd(dmx_vk_device *d, const dmx_op_call *call)
         push.end = h0 + hstep < (uint32_t)p->Dh ? h0 + hstep : (uint32_t)p->Dh;
         DMX_TRY(run(d, "mix_mlp_bwd_x", b, 6, &push, rows));
     }
-    /* dW1, dc1: dy, x, W1, c1, W2, dW1, dc1 over ranges of m */
+    /* dW1, dc1 (dy, x, W1, c1, W2, dW1, dc1, part), then dW2, dc2 (dy, x, W1, c1, dW2, dc2,
+     * part), over slices of rows */
+    const uint64_t G = (uint64_t)p->J * p->R1;
     b[5] = dmx_vk_arg(call, 6, DMX_VK_READ_WRITE);
     b[6] = dmx_vk_arg(call, 7, DMX_VK_READ_WRITE);
-    const uint32_t mstep1 = piece(per_m1);
-    for (uint32_t m0 = 0; m0 < (uint32_t)p->M; m0 += mstep1) {
-        mlp_push push = {.p = *p, .begin = m0};
-        push.end = m0 + mstep1 < (uint32_t)p->M ? m0 + mstep1 : (uint32_t)p->M;
-        DMX_TRY(run(d, "mix_mlp_bwd_w1", b, 7, &push, units));
-    }
-    /* dW2, dc2: dy, x, W1, c1, dW2, dc2 over ranges of m */
+    DMX_TRY(weight_grads(d, "mix_mlp_bwd_w1", b, 7, p, units, piece(per_m1),
+                         G * p->Dh * p->Din, G * p->Dh));
     b[4] = dmx_vk_arg(call, 8, DMX_VK_READ_WRITE);
     b[5] = dmx_vk_arg(call, 9, DMX_VK_READ_WRITE);
-    const uint32_t mstep2 = piece(per_m2);
-    for (uint32_t m0 = 0; m0 < (uint32_t)p->M; m0 += mstep2) {
-        mlp_push push = {.p = *p, .begin = m0};
-        push.end = m0 + mstep2 < (uint32_t)p->M ? m0 + mstep2 : (uint32_t)p->M;
-        DMX_TRY(run(d, "mix_mlp_bwd_w2", b, 6, &push, units));
-    }
+    DMX_TRY(weight_grads(d, "mix_mlp_bwd_w2", b, 6, p, units, piece(per_m2),
+                         G * p->Dout * p->Dh, G * p->Dout));
     return DMX_OK;
 }
