@@ -193,6 +193,29 @@ static int case_same_device(const char *device)
     return bad != 0;
 }
 
+/* dimix bench --suite dist under mpirun: both phases ran and the efficiency and the bytes
+ * all-reduced per step came out (no timing is asserted). */
+static int case_bench(void)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s bench --suite dist --device cpu "
+             "--threads 1 --batch 32 --warmup 1 --repeat 3 --json %s/dist.json", mpirun, DIMIX,
+             tmp);
+    int rc = run(cmd);
+    if (rc != 0 || !strstr(out, "  2 ranks ") || !strstr(out, "scaling efficiency 2 ranks: ") ||
+        !strstr(out, "bytes per step per rank")) {
+        printf("FAIL: bench --suite dist exited %d:\n  %s\n%s\n", rc, cmd, out);
+        return 1;
+    }
+    snprintf(cmd, sizeof cmd, "grep -c '\"efficiency\": [0-9]' %s/dist.json", tmp);
+    if (run(cmd) != 0) {
+        printf("FAIL: %s/dist.json has no efficiency\n", tmp);
+        return 1;
+    }
+    printf("ok   bench --suite dist under mpirun -np 2\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || (strcmp(argv[1], "same") && strcmp(argv[1], "mixed"))) {
@@ -212,6 +235,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "same") == 0) {
         bad += case_same_device("cpu-ref");
         bad += case_same_device("cpu");
+        bad += case_bench();
     } else {
         run(DIMIX " devices");
         if (!strstr(out, "\nvulkan:0 ")) {
