@@ -20,6 +20,7 @@ typedef enum dmx_bench_suite {
     DMX_BENCH_OPS = 1 << 0,
     DMX_BENCH_MODELS = 1 << 1,
     DMX_BENCH_LRA = 1 << 2,
+    DMX_BENCH_DIST = 1 << 3, /* data-parallel scaling (bench_dist.c), run alone */
 } dmx_bench_suite;
 
 /* What the user asked for. */
@@ -120,6 +121,13 @@ void dmx_bench_print_record(FILE *out, const dmx_bench_record *r);
 /* The ratios: butterfly / dense in the same run, and dimix / baseline where given. */
 void dmx_bench_print_ratios(FILE *out, const dmx_bench_record *recs, int n,
                             const dmx_bench_baseline *base);
+
+/* --suite dist (bench_dist.c): the training step of `preset` (NULL: fmnist-bmlp) at global
+ * batch `batch` on one rank, then on every rank of the MPI job, with the scaling efficiency
+ * and the bytes all-reduced per step. `device` as dimix train's --device. Returns the exit
+ * status. */
+int dmx_bench_dist(const dmx_bench_options *o, const char *device, const char *preset,
+                   int batch, const char *json);
 
 /* Shared by the cases: device memory of a parameter store and a context. */
 dmx_bench_memory dmx_bench_store_memory(dmx_params *ps, const dmx_ctx *ctx);

@@ -23,7 +23,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: dimix bench [--device NAME]... [--suite ops|models|lra|all]... [--json FILE]\n"
             "                   [--repeat N] [--warmup N] [--budget SECONDS] [--threads N]\n"
-            "                   [--baseline FILE] [--filter TEXT] [--quick] [--list]\n\n"
+            "                   [--baseline FILE] [--filter TEXT] [--quick] [--list]\n"
+            "       mpirun -np N dimix bench --suite dist [--device NAME] [--preset NAME]\n"
+            "                   [--batch B] [--threads T] [--repeat N] [--warmup N] [--json FILE]\n\n"
             "Times each case on each device: warm-up runs, then up to N timed runs; prints the\n"
             "median and minimum milliseconds, the rate, and the device memory the case held\n"
             "(parameters + gradients + the activation arena's peak + inputs), then the ratios:\n"
@@ -34,7 +36,13 @@ static void usage(FILE *out)
             "                    against butterfly attention at S 256, 1024, 2048;\n"
             "                    models: train step (batch 64) and inference (batch 1, 256) of\n"
             "                    the papers' presets; lra: the LRA model at 1024 and 2048 tokens,\n"
-            "                    dense and butterfly attention, batch 8; all: the three\n"
+            "                    dense and butterfly attention, batch 8; all: the three;\n"
+            "                    dist (alone): data-parallel training, one rank with the\n"
+            "                    global batch, then N ranks (under mpirun) each with its slice:\n"
+            "                    ms/step, img/s, all-reduce bytes/step, scaling efficiency\n"
+            "                    = img/s(N) / (N x img/s(1)); --preset (fmnist-bmlp), --batch\n"
+            "                    (128, global), --repeat timed steps (20), --device as dimix\n"
+            "                    train's (auto, or a per-rank list cpu,vulkan:0)\n"
             "  --json FILE       write one record per (case, device) ('-' for stdout)\n"
             "  --repeat N        timed runs per case, at most (default 5)\n"
             "  --warmup N        untimed runs first (default 1)\n"
@@ -56,6 +64,9 @@ typedef struct bench_args {
     int n_devices;
     const char *json, *baseline;
     bool list;
+    const char *preset; /* --suite dist */
+    int batch;
+    bool repeat_given;
 } bench_args;
 
 static int parse_suite(const char *s, unsigned *suites)
@@ -68,8 +79,10 @@ static int parse_suite(const char *s, unsigned *suites)
         *suites |= DMX_BENCH_LRA;
     else if (strcmp(s, "all") == 0)
         *suites |= DMX_BENCH_OPS | DMX_BENCH_MODELS | DMX_BENCH_LRA;
+    else if (strcmp(s, "dist") == 0)
+        *suites |= DMX_BENCH_DIST;
     else {
-        fprintf(stderr, "dimix bench: unknown suite '%s' (ops, models, lra or all)\n", s);
+        fprintf(stderr, "dimix bench: unknown suite '%s' (ops, models, lra, all or dist)\n", s);
         return 0;
     }
     return 1;
@@ -110,6 +123,7 @@ static int parse(int argc, char **argv, bench_args *a)
             if (!dmx_cli_int(cmd, argc, argv, &i, 1, 100000, &v))
                 return -1;
             a->o.repeat = (int)v;
+            a->repeat_given = true;
         } else if (strcmp(o, "--warmup") == 0) {
             if (!dmx_cli_int(cmd, argc, argv, &i, 0, 100000, &v))
                 return -1;
@@ -122,6 +136,13 @@ static int parse(int argc, char **argv, bench_args *a)
             if (!dmx_cli_float(cmd, argc, argv, &i, 0.0, 1e6, &x))
                 return -1;
             a->o.budget_s = x;
+        } else if (strcmp(o, "--preset") == 0) {
+            if (!dmx_cli_text(cmd, argc, argv, &i, &a->preset))
+                return -1;
+        } else if (strcmp(o, "--batch") == 0) {
+            if (!dmx_cli_int(cmd, argc, argv, &i, 1, 1 << 20, &v))
+                return -1;
+            a->batch = (int)v;
         } else if (strcmp(o, "--quick") == 0) {
             a->o.quick = true;
         } else if (strcmp(o, "--list") == 0) {
@@ -134,6 +155,23 @@ static int parse(int argc, char **argv, bench_args *a)
     }
     if (!a->o.suites)
         a->o.suites = DMX_BENCH_OPS;
+    if ((a->o.suites & DMX_BENCH_DIST) && a->o.suites != DMX_BENCH_DIST) {
+        fprintf(stderr, "dimix bench: --suite dist runs alone\n");
+        return -1;
+    }
+    if (a->o.suites == DMX_BENCH_DIST) {
+        if (a->n_devices > 1 || a->baseline || a->o.filter || a->list || a->o.quick) {
+            fprintf(stderr, "dimix bench: --suite dist takes one --device (a per-rank list "
+                    "goes in one: cpu,vulkan:0), --preset, --batch, --threads, --repeat, "
+                    "--warmup, --json\n");
+            return -1;
+        }
+        if (!a->repeat_given)
+            a->o.repeat = 20;
+    } else if (a->preset || a->batch) {
+        fprintf(stderr, "dimix bench: --preset and --batch go with --suite dist\n");
+        return -1;
+    }
     return 1;
 }
 
@@ -226,6 +264,9 @@ int dmx_cmd_bench(int argc, char **argv)
 #else
     a.o.threads = 1;
 #endif
+    if (a.o.suites == DMX_BENCH_DIST)
+        return dmx_bench_dist(&a.o, a.n_devices ? a.devices[0] : NULL, a.preset, a.batch,
+                              a.json);
     dmx_bench_list cases = {0};
     if (!collect_cases(&a.o, &cases)) {
         dmx_bench_list_free(&cases);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app_data.h"
+#include "app_dist.h"
 #include "cli_options.h"
 #include "commands.h"
 #include "dimix/lra_batches.h"
@@ -98,6 +99,7 @@ static void usage(FILE *out)
             "  --contour-length C  Pathfinder split to read (14)\n"
             "  --eval-split NAME   test or val (test)\n"
             "  --device NAME       cpu | opencl:N | vulkan:N | auto (default: $DIMIX_DEVICE or auto)\n"
+            "                      under mpirun: as dimix train's (docs/distributed.md)\n"
             "optimisation (AdamW, the paper's recipe by default):\n"
             "  --steps N           optimizer steps (ListOps 5000, Pathfinder 62400)\n"
             "  --max-steps N       stop (with a checkpoint) after N steps in all; the schedule\n"
@@ -233,6 +235,7 @@ typedef struct train_run {
     char out_dir[512], data[1024];
     int lock_fd;
     FILE *json;
+    dmx_dist dist; /* one rank, or this process's place in an MPI job */
 } train_run;
 
 static void release(train_run *r)
@@ -295,7 +298,13 @@ static int open_model(train_args *a, const bool *given, train_run *r)
         return rc;
     if (!a->resume && dmx_lra_cli_config(a->preset, a->knobs, a->n_knobs, &r->cfg) != DMX_OK)
         return dmx_app_fail(cmd, "model configuration");
-    if (dmx_app_open_device(cmd, a->device, &r->dev) != DMX_OK)
+    char device[64], label[48];
+    rc = dmx_app_dist_device(cmd, a->device, &r->dist, device, sizeof device);
+    if (rc)
+        return rc;
+    snprintf(label, sizeof label, r->dist.size > 1 ? "%s (rank %d/%d)" : "%s", cmd,
+             r->dist.rank, r->dist.size);
+    if (dmx_app_open_device(label, device, &r->dev) != DMX_OK)
         return dmx_app_fail(cmd, "opening the device");
     if (dmx_model_create(r->dev, &r->cfg, (uint64_t)a->seed, &r->model) != DMX_OK)
         return dmx_app_fail(cmd, "creating the model");
@@ -324,8 +333,10 @@ static int open_data(const train_args *a, train_run *r)
         return 2;
     }
     dmx_lra_batch_options to = {.batch_size = (int)a->batch, .shuffle = true, .drop_last = true,
-                                .seed = r->data_seed},
-                          eo = {.batch_size = (int)a->batch};
+                                .seed = r->data_seed, .part = r->dist.rank,
+                                .parts = r->dist.size},
+                          eo = {.batch_size = (int)a->batch, .part = r->dist.rank,
+                                .parts = r->dist.size};
     if (dmx_lra_batches_create(&r->train_set, &to, &r->train) != DMX_OK ||
         dmx_lra_batches_create(&r->eval_set, &eo, &r->eval) != DMX_OK)
         return dmx_app_fail(cmd, "batching the data");
@@ -361,6 +372,8 @@ static bool already_done(const train_args *a, const train_run *r)
 
 static int make_out_dir(const train_args *a, train_run *r)
 {
+    if (r->dist.rank > 0) /* rank 0 alone writes the run's files */
+        return 0;
     if (a->out) {
         snprintf(r->out_dir, sizeof r->out_dir, "%s", a->out);
     } else if (a->resume) {
@@ -412,7 +425,7 @@ static int train(const train_args *a, train_run *r)
     dmx_batch_source eval_src = dmx_lra_batches_source(r->eval);
     const int64_t bpe = train_src.batches_per_epoch(train_src.self);
     train_args with_out = *a;
-    with_out.out = r->out_dir;
+    with_out.out = r->dist.rank == 0 ? r->out_dir : NULL;
     char settings[DMX_CHECKPOINT_TEXT], data_words[1200];
     dmx_opt_format_settings(options, N_OPTIONS, a, settings, sizeof settings);
     snprintf(data_words, sizeof data_words, " examples=%lld data=%s",
@@ -422,6 +435,8 @@ static int train(const train_args *a, train_run *r)
     dmx_train_options opts;
     fill_options(&with_out, bpe, settings, &opts);
     opts.resume_from = r->ckpt;
+    if (r->dist.size > 1)
+        opts.dist = &r->dist;
     if (dmx_ctx_create(r->dev, &r->ctx) != DMX_OK)
         return dmx_app_fail(cmd, "creating a context");
     printf("training: %lld steps of %lld sequences (%lld per epoch), lr %g %s, warmup %lld; "
@@ -432,8 +447,12 @@ static int train(const train_args *a, train_run *r)
                "steps, resume to finish it\n", a->max_steps, a->max_steps, a->schedule,
                a->steps);
     fflush(stdout);
+    if (r->dist.size > 1)
+        printf("data-parallel over %d ranks: each takes its slice of every batch of %lld; "
+               "rank 0 writes the output (dropout masks differ from one process's)\n",
+               r->dist.size, a->batch);
     dmx_train_progress progress = {.epochs = opts.epochs, .batch = a->batch, .unit = "seq",
-                                   .examples = "sequences"};
+                                   .examples = "sequences", .quiet = r->dist.rank > 0};
     dmx_train_result res;
     dmx_status s = dmx_train_with_progress(r->ctx, r->model, &train_src, &eval_src, &opts,
                                            &progress, &res);
@@ -474,7 +493,13 @@ int dmx_cmd_lra_train(int argc, char **argv)
     if (rc)
         return rc;
     train_run r = {.lock_fd = -1};
-    if (a.json && !(r.json = dmx_cli_json_open(cmd, a.json)))
+    if (dmx_app_dist_init(cmd, &r.dist) != 0)
+        return 1;
+    if (r.dist.rank > 0 && !freopen("/dev/null", "w", stdout)) { /* rank 0 alone prints */
+        fprintf(stderr, "dimix %s: cannot silence stdout on rank %d\n", cmd, r.dist.rank);
+        rc = 1;
+    }
+    if (rc == 0 && a.json && r.dist.rank == 0 && !(r.json = dmx_cli_json_open(cmd, a.json)))
         rc = 2;
     if (rc == 0)
         rc = open_model(&a, given, &r);
@@ -486,6 +511,7 @@ int dmx_cmd_lra_train(int argc, char **argv)
                     "\"first_step\": %lld, \"steps\": %lld, \"checkpoint\": null}\n",
                     (long long)r.state.step, (long long)r.state.step);
         release(&r);
+        dmx_app_dist_finish(&r.dist);
         return 0;
     }
     if (rc == 0)
@@ -493,5 +519,11 @@ int dmx_cmd_lra_train(int argc, char **argv)
     if (rc == 0)
         rc = train(&a, &r);
     release(&r);
+    if (rc != 0 && rc != 130 && r.dist.size > 1) { /* the others would wait for this rank */
+        fprintf(stderr, "dimix %s (rank %d/%d): failed (status %d): ending every rank\n", cmd,
+                r.dist.rank, r.dist.size, rc);
+        dmx_app_dist_abort(&r.dist, rc);
+    }
+    dmx_app_dist_finish(&r.dist);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app_data.h"
+#include "app_dist.h"
 #include "cli_options.h"
 #include "core/error.h"
 #include "io/make_dirs.h"
@@ -23,7 +24,7 @@ typedef struct train_args {
     const char *json;
     const char *knobs[64];
     int n_knobs;
-    long long epochs, batch, max_steps, warmup, eval_batches, seed;
+    long long epochs, batch, max_steps, warmup, eval_batches, seed, dist_check;
     double lr, min_lr, weight_decay, momentum, label_smoothing, clip;
     int nesterov, no_prefetch, extend;
 } train_args;
@@ -43,6 +44,7 @@ static const dmx_opt options[] = {
     {"--eval-batches", DMX_OPT_INT, A(eval_batches), 0, 1ll << 40, false, NULL},
     {"--no-prefetch", DMX_OPT_FLAG, A(no_prefetch), 0, 0, false, NULL},
     {"--extend", DMX_OPT_FLAG, A(extend), 0, 0, false, NULL},
+    {"--dist-check", DMX_OPT_INT, A(dist_check), 0, 1ll << 40, false, NULL},
     {"--optimizer", DMX_OPT_TEXT, A(optimizer), 0, 0, true, NULL},
     {"--lr", DMX_OPT_REAL, A(lr), 0, 10, true, NULL},
     {"--min-lr", DMX_OPT_REAL, A(min_lr), 0, 10, true, NULL},
@@ -78,6 +80,8 @@ static void usage(FILE *out)
             "  --data DIR          CIFAR-10/100 binary or (Fashion-)MNIST IDX, detected; or\n"
             "                      synthetic[:C:H:classes:count] (default %s)\n"
             "  --device NAME       cpu | opencl:N | vulkan:N | auto (default: $DIMIX_DEVICE or auto)\n"
+            "                      under mpirun: auto gives each rank on a machine its own GPU\n"
+            "                      (else cpu); a list cpu,vulkan:0 gives rank r item r %% count\n"
             "  --augment MODE      none | flip | crop | crop+flip (default: crop+flip for 3-channel\n"
             "                      data, none otherwise)\n"
             "optimisation:\n"
@@ -100,11 +104,17 @@ static void usage(FILE *out)
             "  --eval-batches N    evaluate on at most N test batches per epoch (0: all)\n"
             "  --json FILE         a JSON summary of the run ('-': stdout, the text goes to\n"
             "                      stderr)\n"
-            "  --no-prefetch       prepare batches on the calling thread\n\n"
+            "  --no-prefetch       prepare batches on the calling thread\n"
+            "  --dist-check N      under mpirun: compare every rank's parameters with rank 0's\n"
+            "                      every N steps and report the largest difference (0: never)\n\n"
             "Ctrl-C writes a checkpoint and stops; --resume continues bit for bit.\n"
+            "mpirun -np N dimix train ... trains data-parallel: each rank takes its slice of\n"
+            "every --batch (the global batch), the gradients are summed, rank 0 alone writes\n"
+            "the output (docs/distributed.md)%s.\n"
             "Exit status: 0 done, 1 a failure, 2 bad usage or a resume that contradicts the\n"
             "checkpoint, 130 stopped by Ctrl-C.\n",
-            DMX_DEFAULT_DATA);
+            DMX_DEFAULT_DATA,
+            dmx_app_dist_available() ? "" : "; this build has no MPI, so one process only");
 }
 
 static int opt_index(const char *name)
@@ -243,6 +253,8 @@ typedef struct train_run {
     char data[1024]; /* the data spec: --data, the checkpoint's, or the default */
     int lock_fd;
     FILE *json;
+    dmx_dist dist;  /* one rank, or this process's place in an MPI job */
+    char cmd[48];   /* "train", or "train (rank r/N)" in messages */
 } train_run;
 
 static void release(train_run *r)
@@ -344,7 +356,11 @@ static int open_model_and_data(train_args *a, const bool *given, train_run *r)
     int rc = check_data(a, r);
     if (rc)
         return rc;
-    if (dmx_app_open_device("train", a->device, &r->dev) != DMX_OK ||
+    char device[64];
+    rc = dmx_app_dist_device("train", a->device, &r->dist, device, sizeof device);
+    if (rc)
+        return rc;
+    if (dmx_app_open_device(r->cmd, device, &r->dev) != DMX_OK ||
         dmx_model_create(r->dev, &r->cfg, (uint64_t)a->seed, &r->model) != DMX_OK)
         return dmx_app_fail("train", "creating the model");
     return 0;
@@ -358,6 +374,9 @@ static int make_sources(const train_args *a, train_run *r)
         return 2;
     dmx_loader_options eo = dmx_loader_eval_defaults((int)a->batch);
     eo.background = !a->no_prefetch;
+    /* Data parallelism: this rank's slice of every training and test batch. */
+    lo.part = eo.part = r->dist.rank;
+    lo.parts = eo.parts = r->dist.size;
     if (r->cfg.image != r->train_ds->height)
         lo.resize = eo.resize = r->cfg.image;
     dmx_image_dataset *ds = r->train_ds;
@@ -398,6 +417,8 @@ static bool already_done(const train_args *a, const train_run *r)
 
 static int choose_out_dir(const train_args *a, train_run *r)
 {
+    if (r->dist.rank > 0) /* rank 0 alone writes the run's files */
+        return 0;
     if (a->out) {
         snprintf(r->out_dir, sizeof r->out_dir, "%s", a->out);
     } else if (a->resume) {
@@ -447,14 +468,47 @@ static void write_json(const train_run *r, const dmx_train_result *res, dmx_stat
         dmx_cli_json_string(f, path);
     else
         fprintf(f, "null");
+    fprintf(f, ", \"ranks\": %d", r->dist.size);
+    if (r->dist.size > 1) {
+        fprintf(f, ", \"reduce_bytes_per_step\": %lld, \"reduce_seconds\": %.6f",
+                (long long)res->reduce_bytes, res->reduce_seconds);
+        fprintf(f, ", \"dist_checks\": %lld, \"dist_max_diff\": %.9g",
+                (long long)res->dist_checks, res->dist_max_diff);
+    }
     fprintf(f, "}\n");
 }
 
-static int run(train_args *a, const bool *given)
+static int run(train_args *a, const bool *given, train_run *rp);
+
+/* Under mpirun, every rank runs the command; rank 0 alone prints and writes files. A rank
+ * that fails ends the job (the others would wait for it forever). */
+static int run_ranks(train_args *a, const bool *given)
 {
     train_run r = {.lock_fd = -1};
+    if (dmx_app_dist_init("train", &r.dist) != 0)
+        return 1;
+    snprintf(r.cmd, sizeof r.cmd, "train");
+    if (r.dist.size > 1) {
+        snprintf(r.cmd, sizeof r.cmd, "train (rank %d/%d)", r.dist.rank, r.dist.size);
+        if (r.dist.rank > 0 && !freopen("/dev/null", "w", stdout)) {
+            fprintf(stderr, "dimix %s: cannot silence stdout\n", r.cmd);
+            return 1;
+        }
+    }
+    int rc = run(a, given, &r);
+    if (rc != 0 && rc != 130 && r.dist.size > 1) {
+        fprintf(stderr, "dimix %s: failed (status %d): ending every rank\n", r.cmd, rc);
+        dmx_app_dist_abort(&r.dist, rc);
+    }
+    dmx_app_dist_finish(&r.dist);
+    return rc;
+}
+
+static int run(train_args *a, const bool *given, train_run *rp)
+{
+    train_run r = *rp;
     int rc = 0;
-    if (a->json && !(r.json = dmx_cli_json_open("train", a->json)))
+    if (a->json && r.dist.rank == 0 && !(r.json = dmx_cli_json_open("train", a->json)))
         rc = 2;
     if (rc == 0)
         rc = open_model_and_data(a, given, &r);
@@ -482,6 +536,10 @@ static int run(train_args *a, const bool *given)
            r.data, (long long)r.train.ds->count, (long long)r.test.ds->count,
            r.train.ds->channels, r.train.ds->height, r.train.ds->width,
            r.train.ds->num_classes, r.out_dir);
+    if (r.dist.size > 1)
+        printf("data-parallel over %d ranks: each takes its slice of every batch of %lld "
+               "(%lld to %lld images); rank 0 writes the output\n", r.dist.size, a->batch,
+               a->batch / r.dist.size, (a->batch + r.dist.size - 1) / r.dist.size);
     const int64_t bpe = r.train.source->batches_per_epoch(r.train.source->self);
     if (a->max_steps > 0 && a->max_steps < a->epochs * bpe)
         printf("--max-steps %lld: stops at step %lld of the %lld the %s schedule spans (%lld "
@@ -501,7 +559,7 @@ static int run(train_args *a, const bool *given)
         strcat(settings, data_words);
     dmx_train_options opts;
     train_args with_out = *a;
-    with_out.out = r.out_dir;
+    with_out.out = r.dist.rank == 0 ? r.out_dir : NULL;
     if (fill_options(&with_out, settings, &opts) != DMX_OK ||
         dmx_ctx_create(r.dev, &r.ctx) != DMX_OK) {
         rc = dmx_app_fail("train", "options");
@@ -509,8 +567,12 @@ static int run(train_args *a, const bool *given)
         return rc;
     }
     opts.resume_from = r.ckpt;
+    if (r.dist.size > 1) {
+        opts.dist = &r.dist;
+        opts.dist_check_every = a->dist_check;
+    }
     dmx_train_progress ps = {.epochs = a->epochs, .batch = a->batch, .unit = "img",
-                             .examples = "images"};
+                             .examples = "images", .quiet = r.dist.rank > 0};
     dmx_train_result res;
     dmx_status s = dmx_train_with_progress(r.ctx, r.model, r.train.source, r.test.source, &opts,
                                            &ps, &res);
@@ -531,6 +593,14 @@ static int run(train_args *a, const bool *given)
             printf(", curves %s/curves.svg", r.out_dir);
         printf("\n");
         rc = 0;
+    }
+    if (r.dist.size > 1 && (s == DMX_OK || s == DMX_ERR_INTERRUPTED)) {
+        printf("data-parallel: %lld bytes summed across %d ranks per step, %.3f s in the sums "
+               "(rank 0)", (long long)res.reduce_bytes, r.dist.size, res.reduce_seconds);
+        if (res.dist_checks)
+            printf("; parameters compared %lld times, largest difference from rank 0: %.3g",
+                   (long long)res.dist_checks, res.dist_max_diff);
+        printf("\n");
     }
     if (r.json)
         write_json(&r, &res, s);
@@ -556,5 +626,5 @@ int dmx_cmd_train(int argc, char **argv)
     train_args a;
     bool given[N_OPTIONS] = {0};
     int rc = parse_args(argc, argv, &a, given);
-    return rc ? rc : run(&a, given);
+    return rc ? rc : run_ranks(&a, given);
 }

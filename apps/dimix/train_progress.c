@@ -59,8 +59,8 @@ dmx_status dmx_train_with_progress(dmx_ctx *ctx, dmx_model *model, dmx_batch_sou
                                    dmx_batch_source *test, dmx_train_options *opts,
                                    dmx_train_progress *p, dmx_train_result *result)
 {
-    opts->on_step = dmx_train_progress_step;
-    opts->on_epoch = dmx_train_progress_epoch;
+    opts->on_step = p->quiet ? NULL : dmx_train_progress_step;
+    opts->on_epoch = p->quiet ? NULL : dmx_train_progress_epoch;
     opts->user = p;
     stop_requested = 0;
     opts->stop = &stop_requested;

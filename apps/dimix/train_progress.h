@@ -12,6 +12,7 @@ typedef struct dmx_train_progress {
     int64_t epochs, batch;  /* set by the caller */
     const char *unit;       /* "img", "seq": one example, in rates */
     const char *examples;   /* "images", "sequences" */
+    bool quiet;             /* no bar, no lines (ranks other than 0); signals still stop */
     dmx_progress bar;
     double epoch_start;
     bool bar_open;

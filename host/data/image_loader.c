@@ -89,13 +89,20 @@ static void prepare_image(dmx_loader *ld, int64_t epoch, uint32_t index, float *
                          dst);
 }
 
-/* Batch (epoch, index) into images/labels; returns its image count. */
+/* Batch (epoch, index) into images/labels, or this process's slice of it (options part,
+ * parts); returns its image count. */
 static int64_t prepare_batch(dmx_loader *ld, int64_t epoch, int64_t index, float *images,
                              int32_t *labels)
 {
-    const int64_t first = index * ld->opt.batch_size;
+    int64_t first = index * ld->opt.batch_size;
     const int64_t left = ld->ds->count - first;
-    const int64_t size = left < ld->opt.batch_size ? left : ld->opt.batch_size;
+    int64_t size = left < ld->opt.batch_size ? left : ld->opt.batch_size;
+    if (ld->opt.parts > 1) {
+        const int64_t lo = size * ld->opt.part / ld->opt.parts;
+        const int64_t hi = size * (ld->opt.part + 1) / ld->opt.parts;
+        first += lo;
+        size = hi - lo;
+    }
     const uint32_t *order = ld->opt.shuffle ? permutation_for(ld, epoch) : NULL;
     for (int64_t k = 0; k < size; k++) {
         uint32_t image = order ? order[first + k] : (uint32_t)(first + k);
@@ -182,6 +189,9 @@ static dmx_status check_options(const dmx_image_dataset *ds, const dmx_loader_op
     if (o->resize < 0 || o->resize > LOADER_MAX_RESIZE)
         return dmx_fail(DMX_ERR_INVALID_ARG, "batch loader: resize %d is outside 0..%d",
                         o->resize, LOADER_MAX_RESIZE);
+    if (o->parts < 0 || (o->parts > 1 && (o->part < 0 || o->part >= o->parts)))
+        return dmx_fail(DMX_ERR_INVALID_ARG, "batch loader: part %d of %d parts is not in "
+                        "0..parts-1", o->part, o->parts);
     if (o->drop_last && ds->count < o->batch_size)
         return dmx_fail(DMX_ERR_INVALID_ARG,
                         "batch loader: %s has %lld images, too few for one full batch of %d "

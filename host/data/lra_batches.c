@@ -44,16 +44,24 @@ static dmx_status get_batch(void *self, dmx_ctx *ctx, int64_t epoch, int64_t ind
         dmx_shuffle_permutation(b->opt.seed, (uint32_t)epoch, (uint32_t)b->set->count, b->perm);
         b->perm_epoch = epoch;
     }
-    const int64_t first = index * b->opt.batch_size;
-    const int64_t rows = b->set->count - first < b->opt.batch_size ? b->set->count - first
-                                                                    : b->opt.batch_size;
+    int64_t first = index * b->opt.batch_size;
+    int64_t rows = b->set->count - first < b->opt.batch_size ? b->set->count - first
+                                                              : b->opt.batch_size;
+    if (b->opt.parts > 1) { /* this process's slice of the batch */
+        const int64_t lo = rows * b->opt.part / b->opt.parts;
+        first += lo;
+        rows = rows * (b->opt.part + 1) / b->opt.parts - lo;
+    }
+    *in = (dmx_model_input){0};
+    *labels = NULL;
+    if (rows == 0)
+        return DMX_OK;
     for (int64_t r = 0; r < rows; r++)
         b->indices[r] = b->opt.shuffle ? b->perm[first + r] : first + r;
     DMX_TRY(dmx_lra_tokens_batch(b->set, b->indices, (int)rows, b->ids, b->mask, b->labels));
     const int64_t shape[2] = {rows, b->set->seq_len};
     DMX_TRY(dmx_tensor_from_host(ctx, DMX_I32, 2, shape, b->ids, "ids", &in->ids));
     DMX_TRY(dmx_tensor_from_host(ctx, DMX_F32, 2, shape, b->mask, "mask", &in->mask));
-    in->images = NULL;
     return dmx_tensor_from_host(ctx, DMX_I32, 1, &rows, b->labels, "labels", labels);
 }
 
@@ -66,6 +74,9 @@ dmx_status dmx_lra_batches_create(const dmx_lra_tokens *set, const dmx_lra_batch
     if (opts->batch_size < 1 || set->count < 1 || set->count > UINT32_MAX || set->seq_len < 1)
         return dmx_fail(DMX_ERR_INVALID_ARG, "LRA batches: batch size %d of %lld examples of "
                         "%d tokens", opts->batch_size, (long long)set->count, set->seq_len);
+    if (opts->parts < 0 || (opts->parts > 1 && (opts->part < 0 || opts->part >= opts->parts)))
+        return dmx_fail(DMX_ERR_INVALID_ARG, "LRA batches: part %d of %d parts is not in "
+                        "0..parts-1", opts->part, opts->parts);
     if (opts->drop_last && set->count < opts->batch_size)
         return dmx_fail(DMX_ERR_INVALID_ARG, "LRA batches: %lld examples make no full batch of "
                         "%d (drop_last)", (long long)set->count, opts->batch_size);

@@ -65,6 +65,11 @@ static dmx_status evaluate_all(dmx_ctx *ctx, dmx_model *model, dmx_batch_source 
         dmx_model_input in;
         dmx_tensor *labels = NULL, *logits = NULL, *loss = NULL;
         DMX_TRY(src->get(src->self, ctx, 0, i, &in, &labels));
+        if (!labels) { /* this process's slice of the batch is empty */
+            if (o->on_batch)
+                o->on_batch(o->user, i + 1, n);
+            continue;
+        }
         DMX_TRY(dmx_model_forward(ctx, model, &in, &logits));
         DMX_TRY(dmx_cross_entropy(ctx, logits, labels, 0.0f, &loss));
         float l = 0;

@@ -34,8 +34,11 @@ static dmx_status get(void *self, dmx_ctx *ctx, int64_t epoch, int64_t index, dm
         DMX_TRY(dmx_loader_seek(s->loader, epoch, index));
     dmx_batch b;
     DMX_TRY(dmx_loader_next(s->loader, &b));
-    const int64_t shape[4] = {b.size, b.channels, b.height, b.width};
     *in = (dmx_model_input){0};
+    *labels = NULL;
+    if (b.size == 0) /* this process's slice of the batch is empty (train.h) */
+        return DMX_OK;
+    const int64_t shape[4] = {b.size, b.channels, b.height, b.width};
     DMX_TRY(dmx_tensor_from_host(ctx, DMX_F32, 4, shape, b.images, "images", &in->images));
     return dmx_tensor_from_host(ctx, DMX_I32, 1, &b.size, b.labels, "labels", labels);
 }

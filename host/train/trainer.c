@@ -28,7 +28,16 @@ typedef struct trainer {
     dmx_run_log log;
     char ckpt_path[4096];
     bool saved, curves_saved;
+    /* Data parallelism (dist size > 1): the host copy of the gradients with three more values
+       (loss sum, example count, stop flags) summed across ranks each step. */
+    const dmx_dist *dist;
+    float *reduce_buf;
+    int64_t n_flat;
+    bool stop_all;           /* some rank asked to stop (known after each step's sum) */
+    double reduce_seconds;
 } trainer;
+
+static bool distributed(const trainer *t) { return t->dist && t->dist->size > 1; }
 
 static double seconds_now(void)
 {
@@ -84,7 +93,43 @@ static dmx_status clip_gradients(trainer *t)
     return dmx_op_run(dmx_ctx_device(t->ctx), &scale);
 }
 
-/* One optimizer step on batch (epoch, index); *loss gets the batch's mean loss. */
+/* Data parallelism: this rank's gradient of its mean loss over `count` examples becomes the
+ * gradient of the mean loss over the global batch, sum_r count_r * g_r / sum_r count_r, in one
+ * sum across ranks that also carries the loss sum, the count and the stop flags. *loss gets
+ * the global mean loss. */
+static dmx_status reduce_gradients(trainer *t, float *loss, int64_t count)
+{
+    const int64_t n = t->n_flat;
+    float *g = t->reduce_buf;
+    const float w = (float)count;
+    if (count > 0) {
+        DMX_TRY(dmx_tensor_to_host(&t->flat_grads, g, (size_t)n * sizeof *g));
+        for (int64_t i = 0; i < n; i++)
+            g[i] *= w;
+    } else {
+        memset(g, 0, (size_t)n * sizeof *g);
+    }
+    g[n] = count > 0 ? *loss * w : 0.0f;
+    g[n + 1] = w;
+    g[n + 2] = t->o->stop && *t->o->stop ? 1.0f : 0.0f;
+    double t0 = seconds_now();
+    DMX_TRY(t->dist->sum_f32(t->dist->self, g, n + 3));
+    t->reduce_seconds += seconds_now() - t0;
+    const float total = g[n + 1];
+    if (!(total > 0))
+        return dmx_fail(DMX_ERR_INVALID_ARG, "data-parallel step: the ranks' batch slices "
+                        "hold no example");
+    const float inv = 1.0f / total;
+    for (int64_t i = 0; i < n; i++)
+        g[i] *= inv;
+    DMX_TRY(dmx_tensor_write(&t->flat_grads, g, (size_t)n * sizeof *g));
+    *loss = g[n] * inv;
+    t->stop_all = g[n + 2] > 0;
+    return DMX_OK;
+}
+
+/* One optimizer step on batch (epoch, index); *loss gets the batch's mean loss (with dist,
+ * the global batch's). */
 static dmx_status train_step(trainer *t, int64_t epoch, int64_t index, int64_t step, float *loss,
                              float *lr)
 {
@@ -94,9 +139,20 @@ static dmx_status train_step(trainer *t, int64_t epoch, int64_t index, int64_t s
     dmx_tensor *labels = NULL, *logits = NULL, *l = NULL;
     DMX_TRY(t->train->get(t->train->self, t->ctx, epoch, index, &in, &labels));
     DMX_TRY(dmx_params_zero_grad(dmx_model_params(t->model)));
-    DMX_TRY(dmx_model_forward(t->ctx, t->model, &in, &logits));
-    DMX_TRY(dmx_cross_entropy(t->ctx, logits, labels, t->o->label_smoothing, &l));
-    DMX_TRY(dmx_backward(t->ctx, l));
+    if (!labels && !distributed(t))
+        return dmx_fail(DMX_ERR_INVALID_ARG, "training batch (epoch %lld, index %lld) is empty",
+                        (long long)epoch, (long long)index);
+    *loss = 0;
+    if (labels) { /* with dist, this rank's slice may be empty */
+        DMX_TRY(dmx_model_forward(t->ctx, t->model, &in, &logits));
+        DMX_TRY(dmx_cross_entropy(t->ctx, logits, labels, t->o->label_smoothing, &l));
+        DMX_TRY(dmx_backward(t->ctx, l));
+    }
+    if (distributed(t)) {
+        if (l)
+            DMX_TRY(dmx_tensor_to_host(l, loss, sizeof *loss));
+        DMX_TRY(reduce_gradients(t, loss, labels ? labels->shape[0] : 0));
+    }
     if (t->o->clip_norm > 0)
         DMX_TRY(clip_gradients(t));
     dmx_schedule sched = t->o->schedule;
@@ -104,7 +160,8 @@ static dmx_status train_step(trainer *t, int64_t epoch, int64_t index, int64_t s
         sched.total_steps = t->total_steps;
     *lr = dmx_schedule_lr(&sched, step);
     DMX_TRY(dmx_optim_step(t->opt, *lr));
-    DMX_TRY(dmx_tensor_to_host(l, loss, sizeof *loss));
+    if (!distributed(t))
+        DMX_TRY(dmx_tensor_to_host(l, loss, sizeof *loss));
     if (!isfinite(*loss))
         return dmx_fail(DMX_ERR_INVALID_ARG, "training diverged: loss is %g at step %lld (epoch "
                         "%lld, batch %lld); lower the learning rate", (double)*loss,
@@ -123,14 +180,93 @@ static dmx_status save_checkpoint(trainer *t, int64_t step, int64_t epoch, int64
     return DMX_OK;
 }
 
+/* With dist: each rank evaluated its slices of the test batches; the sums over the ranks
+ * (examples, correct, loss, confusion) give every rank the result of the whole test set. */
+static dmx_status reduce_evaluation(trainer *t, dmx_eval_result *ev)
+{
+    const int64_t k2 = (int64_t)ev->classes * ev->classes, n = 3 + k2;
+    double *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "trainer: out of host memory");
+    v[0] = (double)ev->examples;
+    v[1] = (double)ev->correct;
+    v[2] = ev->examples > 0 ? ev->loss * (double)ev->examples : 0.0;
+    for (int64_t i = 0; i < k2; i++)
+        v[3 + i] = (double)ev->confusion[i];
+    dmx_status s = t->dist->sum_f64(t->dist->self, v, n);
+    if (s == DMX_OK) {
+        ev->examples = (int64_t)v[0];
+        ev->correct = (int64_t)v[1];
+        ev->loss = ev->examples ? v[2] / (double)ev->examples : NAN;
+        ev->accuracy = ev->examples ? (double)ev->correct / (double)ev->examples : NAN;
+        for (int64_t i = 0; i < k2; i++)
+            ev->confusion[i] = (int64_t)v[3 + i];
+    }
+    free(v);
+    return s;
+}
+
+static dmx_status evaluate(trainer *t, dmx_eval_result *ev)
+{
+    dmx_eval_options eo = {.max_batches = t->o->eval_max_batches};
+    DMX_TRY(dmx_evaluate(t->ctx, t->model, t->test, &eo, ev));
+    dmx_status s = distributed(t) ? reduce_evaluation(t, ev) : DMX_OK;
+    if (s != DMX_OK)
+        dmx_eval_result_free(ev);
+    return s;
+}
+
+/* With dist: every rank starts from rank 0's parameters (the same already when every rank
+ * built the model from one seed or read one checkpoint; this makes sure). */
+static dmx_status broadcast_parameters(trainer *t)
+{
+    const size_t bytes = (size_t)t->n_flat * sizeof(float);
+    DMX_TRY(dmx_tensor_to_host(&t->flat_values, t->reduce_buf, bytes));
+    DMX_TRY(t->dist->broadcast(t->dist->self, t->reduce_buf, (int64_t)bytes, 0));
+    return dmx_tensor_write(&t->flat_values, t->reduce_buf, bytes);
+}
+
+/* With dist: the largest difference between any rank's parameters and rank 0's. */
+static dmx_status check_parameters(trainer *t, dmx_train_result *res)
+{
+    const int64_t n = t->n_flat;
+    const int size = t->dist->size;
+    float *mine = malloc((size_t)n * sizeof *mine);
+    double *diffs = calloc((size_t)size, sizeof *diffs);
+    dmx_status s = mine && diffs ? DMX_OK
+                                 : dmx_fail(DMX_ERR_OUT_OF_MEMORY, "trainer: out of host memory");
+    if (s == DMX_OK)
+        s = dmx_tensor_to_host(&t->flat_values, mine, (size_t)n * sizeof *mine);
+    if (s == DMX_OK) {
+        memcpy(t->reduce_buf, mine, (size_t)n * sizeof *mine);
+        s = t->dist->broadcast(t->dist->self, t->reduce_buf, n * (int64_t)sizeof(float), 0);
+    }
+    if (s == DMX_OK) {
+        double d = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double e = fabs((double)mine[i] - (double)t->reduce_buf[i]);
+            if (e > d || isnan(e))
+                d = isnan(e) ? INFINITY : e;
+        }
+        diffs[t->dist->rank] = d; /* the sum over ranks gathers every rank's */
+        s = t->dist->sum_f64(t->dist->self, diffs, size);
+    }
+    for (int r = 0; s == DMX_OK && r < size; r++)
+        if (diffs[r] > res->dist_max_diff)
+            res->dist_max_diff = diffs[r];
+    res->dist_checks += s == DMX_OK;
+    free(mine);
+    free(diffs);
+    return s;
+}
+
 static dmx_status end_of_epoch(trainer *t, int64_t epoch, int64_t step, double train_loss,
                                double elapsed, dmx_train_result *res)
 {
     dmx_eval_result ev = {0};
     bool evaluated = t->test && t->o->eval_each_epoch;
     if (evaluated) {
-        dmx_eval_options eo = {.max_batches = t->o->eval_max_batches};
-        DMX_TRY(dmx_evaluate(t->ctx, t->model, t->test, &eo, &ev));
+        DMX_TRY(evaluate(t, &ev));
         res->test_accuracy = ev.accuracy;
     }
     dmx_status s = dmx_run_log_epoch(&t->log, epoch + 1, step, train_loss,
@@ -180,6 +316,8 @@ static dmx_status run(trainer *t, dmx_train_result *res)
     int64_t epoch, batch, step;
     DMX_TRY(start_position(t, &epoch, &batch, &step));
     res->first_step = step;
+    if (distributed(t))
+        DMX_TRY(broadcast_parameters(t));
     DMX_TRY(dmx_run_log_open(&t->log, o->out_dir, step, o->resume || o->resume_from));
     double t0 = seconds_now();
     dmx_ctx_set_training(t->ctx, true);
@@ -190,7 +328,9 @@ static dmx_status run(trainer *t, dmx_train_result *res)
         for (; batch < t->bpe; batch++) {
             if (o->max_steps > 0 && step >= o->max_steps)
                 goto done;
-            if (o->stop && *o->stop) {
+            /* With dist, every rank learnt in the last step's sum whether any rank was asked
+               to stop, so all stop here together. */
+            if (distributed(t) ? t->stop_all : o->stop && *o->stop) {
                 res->interrupted = true;
                 DMX_TRY(save_checkpoint(t, step, epoch, batch));
                 goto done;
@@ -198,6 +338,8 @@ static dmx_status run(trainer *t, dmx_train_result *res)
             float loss = 0, lr = 0;
             DMX_TRY(train_step(t, epoch, batch, step, &loss, &lr));
             step++;
+            if (distributed(t) && o->dist_check_every > 0 && step % o->dist_check_every == 0)
+                DMX_TRY(check_parameters(t, res));
             loss_sum += loss;
             counted++;
             DMX_TRY(dmx_run_log_step(&t->log, step, epoch, batch, loss, lr));
@@ -216,8 +358,7 @@ done:
         /* stopped inside an epoch: evaluate and checkpoint where it stands */
         if (t->test && o->eval_each_epoch) {
             dmx_eval_result ev = {0};
-            dmx_eval_options eo = {.max_batches = o->eval_max_batches};
-            DMX_TRY(dmx_evaluate(t->ctx, t->model, t->test, &eo, &ev));
+            DMX_TRY(evaluate(t, &ev));
             res->test_accuracy = ev.accuracy;
             dmx_eval_result_free(&ev);
         }
@@ -246,8 +387,19 @@ dmx_status dmx_train(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
     if (opts->out_dir)
         snprintf(t.ckpt_path, sizeof t.ckpt_path, "%s/checkpoint.safetensors", opts->out_dir);
     dmx_status s = make_optimizer(&t);
+    t.dist = opts->dist;
+    if (s == DMX_OK && distributed(&t)) {
+        t.n_flat = dmx_tensor_numel(&t.flat_grads);
+        t.reduce_buf = malloc((size_t)(t.n_flat + 3) * sizeof *t.reduce_buf);
+        if (!t.reduce_buf)
+            s = dmx_fail(DMX_ERR_OUT_OF_MEMORY, "trainer: no host memory for the gradients "
+                         "(%lld values)", (long long)t.n_flat);
+        result->reduce_bytes = (t.n_flat + 3) * (int64_t)sizeof(float);
+    }
     if (s == DMX_OK)
         s = run(&t, result);
+    result->reduce_seconds = t.reduce_seconds;
+    free(t.reduce_buf);
     dmx_run_log_close(&t.log);
     dmx_optim_destroy(t.opt);
     result->saved = t.saved;

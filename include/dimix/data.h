@@ -120,6 +120,11 @@ typedef struct dmx_loader_options {
                             align_corners=True) after augmentation, before normalisation */
     uint64_t seed;
     bool background;     /* prepare the next batch on a thread while the caller computes */
+    /* Data-parallel training: this process's slice of every batch. A batch of n images (its
+     * order and augmentation unchanged) gives images [n * part / parts, n * (part + 1) /
+     * parts), so the slices of parts 0..parts-1 together are the whole batch, in order. The
+     * slice may be empty (a kept last batch smaller than parts). parts 0 or 1: all of it. */
+    int part, parts;
 } dmx_loader_options;
 
 /* The standard training recipe: shuffle, crop (padding 4), flip, keep the last batch. */
@@ -129,7 +134,8 @@ DMX_API dmx_loader_options dmx_loader_eval_defaults(int batch_size);
 
 typedef struct dmx_batch {
     int64_t epoch, index;     /* which batch this is */
-    int64_t size;             /* images in it: batch_size, or fewer for a kept last batch */
+    int64_t size;             /* images in it: batch_size, or fewer for a kept last batch;
+                                 with parts, this process's slice (possibly 0) */
     int channels, height, width;
     const float *images;      /* [size, C, H', W'], owned by the loader */
     const int32_t *labels;    /* [size] */

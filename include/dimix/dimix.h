@@ -3,7 +3,9 @@
 #ifndef DIMIX_H
 #define DIMIX_H
 
+#include "dimix/version.h"
 #include "dimix/status.h"
+#include "dimix/log.h"
 #include "dimix/device.h"
 #include "dimix/tensor.h"
 #include "dimix/ops.h"
@@ -17,9 +19,6 @@
 #include "dimix/train.h"
 #include "dimix/lra_data.h"
 #include "dimix/lra_batches.h"
-
-#define DIMIX_VERSION_MAJOR 0
-#define DIMIX_VERSION_MINOR 1
-#define DIMIX_VERSION_PATCH 0
+#include "dimix/infer.h"
 
 #endif

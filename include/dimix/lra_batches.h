@@ -21,6 +21,10 @@ typedef struct dmx_lra_batch_options {
     bool shuffle;   /* a new seeded permutation each epoch; else the file's order */
     bool drop_last; /* drop the last partial batch (training); else keep it, smaller */
     uint64_t seed;
+    /* Data-parallel training: this process's slice of every batch, as the image loader's
+     * (dimix/data.h): rows [n * part / parts, n * (part + 1) / parts) of a batch of n; an
+     * empty slice gives NULL labels (dimix/train.h). parts 0 or 1: all of it. */
+    int part, parts;
 } dmx_lra_batch_options;
 
 typedef struct dmx_lra_batches dmx_lra_batches;

@@ -7,7 +7,15 @@
  * schedule, so resuming from a checkpoint continues bit for bit as if never stopped.
  *
  * Each epoch the trainer evaluates on the test source, appends to `<out>/log.csv`, redraws
- * `<out>/curves.svg` and writes `<out>/checkpoint.safetensors` (atomically). */
+ * `<out>/curves.svg` and writes `<out>/checkpoint.safetensors` (atomically).
+ *
+ * Data parallelism (dmx_train_options.dist, dimix/dist.h): every rank runs dmx_train with the
+ * same options, model configuration and seed, and sources that give its slice of every batch
+ * (dmx_loader_options part, parts) and of every test batch. Each step the ranks sum
+ * count-weighted gradients, the loss, the example count and the stop flag in one call, so the
+ * gradient is that of the mean loss over the whole global batch, the reported loss its global
+ * mean, and all ranks stop at the same step. Evaluation results are summed over the ranks.
+ * Only the rank given an out_dir writes files: give it to rank 0 alone. */
 #ifndef DIMIX_TRAIN_H
 #define DIMIX_TRAIN_H
 
@@ -15,6 +23,7 @@
 #include <stdbool.h>
 
 #include "dimix/checkpoint.h"
+#include "dimix/dist.h"
 #include "dimix/models.h"
 #include "dimix/optim.h"
 
@@ -28,7 +37,9 @@ typedef struct dmx_batch_source {
     int64_t (*examples_per_epoch)(void *self);
     int64_t (*batch_size)(void *self);
     /* Uploads batch `index` of `epoch` into tensors of `ctx`: the model input and labels [B]
-     * (I32). The batch's content depends only on (epoch, index). */
+     * (I32). The batch's content depends only on (epoch, index). A source that gives this
+     * process's slice of each batch (data-parallel training, dmx_train_options.dist) sets
+     * *labels to NULL when its slice of that batch is empty. */
     dmx_status (*get)(void *self, dmx_ctx *ctx, int64_t epoch, int64_t index,
                       dmx_model_input *in, dmx_tensor **labels);
 } dmx_batch_source;
@@ -86,7 +97,12 @@ typedef struct dmx_train_options {
     bool eval_each_epoch;   /* evaluate on `test` at the end of each epoch */
     int64_t eval_max_batches;
     char description[DMX_CHECKPOINT_TEXT]; /* stored in checkpoints ("train" metadata) */
-    volatile sig_atomic_t *stop; /* when it becomes non-zero: checkpoint, then stop */
+    volatile sig_atomic_t *stop; /* when it becomes non-zero: checkpoint, then stop (with
+                                    dist: on any rank, and all ranks stop at the same step) */
+    const dmx_dist *dist;   /* NULL or size 1: one process */
+    /* With dist: every this many steps, compare every rank's parameters with rank 0's
+       (dmx_train_result.dist_max_diff); 0: never. */
+    int64_t dist_check_every;
     /* Progress callbacks (may be NULL). */
     void (*on_step)(void *user, const dmx_step_info *info);
     void (*on_epoch)(void *user, int64_t epoch, const dmx_eval_result *test, double train_loss);
@@ -103,6 +119,11 @@ typedef struct dmx_train_result {
     bool saved;          /* this call wrote <out>/checkpoint.safetensors (and curves.svg when
                             an epoch ended) */
     bool curves_saved;
+    /* With dist (more than one rank): */
+    int64_t dist_checks;      /* parameter comparisons made (dist_check_every) */
+    double dist_max_diff;     /* the largest |parameter - rank 0's| any of them found */
+    double reduce_seconds;    /* time in the per-step gradient sums, this rank */
+    int64_t reduce_bytes;     /* bytes summed per step (gradients, loss, count, stop flag) */
 } dmx_train_result;
 
 /* Trains `model` on `train` (evaluating on `test` when given). Returns DMX_ERR_INTERRUPTED

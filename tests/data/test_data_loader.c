@@ -315,6 +315,61 @@ static void test_shutdown_with_work_in_flight(void **state)
     dmx_image_dataset_free(ds);
 }
 
+/* Data-parallel slices (part/parts): for every batch, the parts' slices put together are the
+ * whole batch bit for bit, shuffled and augmented the same; a last batch of 2 images over 3
+ * parts leaves part 0 empty. */
+static void test_parts_make_up_the_batch(void **state)
+{
+    (void)state;
+    dmx_image_dataset *ds = synthetic(47, 3, 8, 5); /* batches of 15: 15, 15, 15, 2 */
+    dmx_loader_options o = dmx_loader_train_defaults(15, 11);
+    o.background = false;
+    dmx_loader *whole = NULL, *part[3] = {NULL};
+    DMX_ASSERT_OK(dmx_loader_create(ds, &o, &whole));
+    for (int p = 0; p < 3; p++) {
+        dmx_loader_options po = o;
+        po.part = p;
+        po.parts = 3;
+        po.background = p == 1; /* the prefetching path slices the same */
+        DMX_ASSERT_OK(dmx_loader_create(ds, &po, &part[p]));
+        assert_int_equal(dmx_loader_batches_per_epoch(part[p]), 4);
+    }
+    const size_t per = 3 * 8 * 8;
+    for (int64_t epoch = 0; epoch < 2; epoch++)
+        for (int64_t i = 0; i < 4; i++) {
+            dmx_batch w;
+            DMX_ASSERT_OK(dmx_loader_next(whole, &w));
+            int64_t at = 0;
+            for (int p = 0; p < 3; p++) {
+                dmx_batch b;
+                DMX_ASSERT_OK(dmx_loader_next(part[p], &b));
+                assert_int_equal(b.epoch, epoch);
+                assert_int_equal(b.index, i);
+                assert_int_equal(b.size, w.size * (p + 1) / 3 - w.size * p / 3);
+                if (b.size > 0) {
+                    assert_memory_equal(b.images, w.images + (size_t)at * per,
+                                        (size_t)b.size * per * sizeof(float));
+                    assert_memory_equal(b.labels, w.labels + at,
+                                        (size_t)b.size * sizeof(int32_t));
+                }
+                at += b.size;
+            }
+            assert_int_equal(at, w.size);
+            if (i == 3)
+                assert_int_equal(w.size, 2);
+        }
+    dmx_loader_options bad = o;
+    bad.part = 3;
+    bad.parts = 3;
+    dmx_loader *none = NULL;
+    assert_int_equal(dmx_loader_create(ds, &bad, &none), DMX_ERR_INVALID_ARG);
+    assert_null(none);
+    for (int p = 0; p < 3; p++)
+        dmx_loader_destroy(part[p]);
+    dmx_loader_destroy(whole);
+    dmx_image_dataset_free(ds);
+}
+
 static void test_bad_options_and_positions(void **state)
 {
     (void)state;
@@ -358,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_background_thread_equals_synchronous),
         cmocka_unit_test(test_resume_equals_the_uninterrupted_stream),
         cmocka_unit_test(test_shutdown_with_work_in_flight),
+        cmocka_unit_test(test_parts_make_up_the_batch),
         cmocka_unit_test(test_bad_options_and_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

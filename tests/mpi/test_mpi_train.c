@@ -1,0 +1,294 @@
+/* Data-parallel training (docs/distributed.md): `mpirun -np 2 dimix train` with global batch B
+ * must train as one process with batch B does.
+ *
+ *   test_mpi_train same    both ranks on one CPU device (cpu-ref, then the fast cpu): per-step
+ *                          losses within 1e-5 relative of one process's, the same test
+ *                          accuracy, bit-identical parameters on both ranks (--dist-check 1),
+ *                          and a run stopped at --max-steps then resumed under mpirun equal
+ *                          to the uninterrupted one;
+ *   test_mpi_train mixed   rank 0 on cpu, rank 1 on vulkan:0 (exit 77 without it): losses
+ *                          within 1e-4 of one cpu-ref process, the cross-device tolerance of
+ *                          tests/models/test_models_devices.c (LOSS_RTOL).
+ *
+ * The data exercise the split: 181 images in batches of 45 give four batches split 22 + 23 and
+ * a last one of a single image, which leaves rank 0's slice empty. With crop+flip on, since
+ * augmentation is drawn per image (seed, epoch, image index), not per batch.
+ * Exit 0 passed, 1 failed, 77 skipped (with the reason on stdout). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DIMIX DIMIX_BINARY_DIR "/dimix"
+#define MAX_STEPS 64
+
+static char out[1 << 16];
+static char mpirun[1024];
+
+static int run(const char *cmd)
+{
+    char full[4096];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The launcher: CMake's MPIEXEC_EXECUTABLE, else mpirun on PATH; Open MPI's needs
+ * --oversubscribe (2 ranks on fewer cores) and, as root, --allow-run-as-root. */
+static int find_mpirun(void)
+{
+    const char *exe = DIMIX_MPIEXEC;
+    if (!*exe || access(exe, X_OK) != 0)
+        exe = "mpirun";
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s --version", exe);
+    if (run(cmd) != 0) {
+        printf("SKIP: no MPI launcher (tried '%s' and mpirun on PATH): %s\n", DIMIX_MPIEXEC, out);
+        return 77;
+    }
+    const int open_mpi = strstr(out, "Open MPI") != NULL || strstr(out, "OpenRTE") != NULL;
+    snprintf(mpirun, sizeof mpirun, "%s -np 2%s%s", exe, open_mpi ? " --oversubscribe" : "",
+             open_mpi && geteuid() == 0 ? " --allow-run-as-root" : "");
+    return 0;
+}
+
+typedef struct losses {
+    int n;
+    double loss[MAX_STEPS];
+    double test_loss, test_accuracy; /* the last epoch's */
+} losses;
+
+static int read_losses(const char *dir, losses *l)
+{
+    char path[1100], line[512];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("FAIL: %s missing\n", path);
+        return 1;
+    }
+    l->n = 0;
+    while (fgets(line, sizeof line, f)) {
+        long long step, epoch, batch;
+        double loss, lr;
+        if (sscanf(line, "%lld,%lld,%lld,%lf,%lf", &step, &epoch, &batch, &loss, &lr) == 5 &&
+            l->n < MAX_STEPS)
+            l->loss[l->n++] = loss;
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/epochs.csv", dir);
+    f = fopen(path, "r");
+    if (!f) {
+        printf("FAIL: %s missing\n", path);
+        return 1;
+    }
+    l->test_loss = l->test_accuracy = NAN;
+    while (fgets(line, sizeof line, f)) {
+        long long epoch, step;
+        double train_loss, test_loss, acc;
+        if (sscanf(line, "%lld,%lld,%lf,%lf,%lf", &epoch, &step, &train_loss, &test_loss, &acc) == 5)
+            l->test_loss = test_loss, l->test_accuracy = acc;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Per-step |a - b| / max(1, |b|) (relative to the single process b) at most rtol. */
+static int compare(const char *what, const losses *a, const losses *b, double rtol)
+{
+    if (a->n != b->n || a->n == 0) {
+        printf("FAIL %s: %d steps logged, one process logged %d\n", what, a->n, b->n);
+        return 1;
+    }
+    double worst = 0;
+    int bad = 0;
+    for (int i = 0; i < a->n; i++) {
+        double err = fabs(a->loss[i] - b->loss[i]) / fmax(1.0, fabs(b->loss[i]));
+        worst = fmax(worst, err);
+        if (!(err <= rtol) && bad++ < 5)
+            printf("FAIL %s: step %d loss %.9g, one process %.9g (relative %.2e > %.0e)\n",
+                   what, i + 1, a->loss[i], b->loss[i], err, rtol);
+    }
+    double test_err = fabs(a->test_loss - b->test_loss) / fmax(1.0, fabs(b->test_loss));
+    if (!(test_err <= rtol)) {
+        printf("FAIL %s: test loss %.9g, one process %.9g\n", what, a->test_loss, b->test_loss);
+        bad++;
+    }
+    if (!(fabs(a->test_accuracy - b->test_accuracy) <= 1.0 / 64)) {
+        printf("FAIL %s: test accuracy %.6f, one process %.6f\n", what, a->test_accuracy,
+               b->test_accuracy);
+        bad++;
+    }
+    printf("%s %s: %d steps, worst relative loss difference %.2e (limit %.0e), test accuracy "
+           "%.4f vs %.4f\n", bad ? "FAIL" : "ok  ", what, a->n, worst, rtol, a->test_accuracy,
+           b->test_accuracy);
+    return bad != 0;
+}
+
+static const char *tmp;
+
+static int train(const char *launch, const char *device, const char *name, const char *extra)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s train --model mixer dim=16 depth=2 "
+             "patch=4 --data synthetic:3:16:10:181 --device %s --batch 45 --epochs 2 "
+             "--augment crop+flip --optimizer adam --lr 3e-3 --no-prefetch --out %s/%s %s",
+             launch, DIMIX, device, tmp, name, extra);
+    int rc = run(cmd);
+    if (rc != 0)
+        printf("FAIL: exit %d from\n  %s\n%s\n", rc, cmd, out);
+    return rc != 0;
+}
+
+static int load(const char *name, losses *l)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+    return read_losses(dir, l);
+}
+
+static int case_same_device(const char *device)
+{
+    char single[64], dist[64], part[64];
+    snprintf(single, sizeof single, "one-%s", device);
+    snprintf(dist, sizeof dist, "two-%s", device);
+    snprintf(part, sizeof part, "two-%s-resumed", device);
+    losses a, b, c;
+    if (train("", device, single, "") || train(mpirun, device, dist, "--dist-check 1"))
+        return 1;
+    int bad = 0;
+    const char *check = strstr(out, "largest difference from rank 0: ");
+    if (!check || strncmp(check + strlen("largest difference from rank 0: "), "0\n", 2) != 0) {
+        printf("FAIL %s: the ranks' parameters differ (or were not compared):\n%s\n", device,
+               out);
+        bad++;
+    }
+    if (load(single, &b) || load(dist, &a))
+        return 1;
+    char what[128];
+    snprintf(what, sizeof what, "2 ranks on %s", device);
+    bad += compare(what, &a, &b, 1e-5);
+    /* stopped at step 3 under mpirun, then resumed under mpirun */
+    if (train(mpirun, device, part, "--max-steps 3"))
+        return 1;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s train --resume %s/%s/checkpoint.safetensors",
+             mpirun, DIMIX, tmp, part);
+    int rc = run(cmd);
+    if (rc != 0) {
+        printf("FAIL: resume under mpirun exited %d:\n%s\n", rc, out);
+        return 1;
+    }
+    if (load(part, &c))
+        return 1;
+    snprintf(what, sizeof what, "2 ranks on %s, stopped at step 3 and resumed", device);
+    bad += compare(what, &c, &b, 1e-5);
+    return bad != 0;
+}
+
+/* dimix lra train: the same equivalence on a ListOps set, with dropout 0 (dropout masks are
+ * drawn per element of each rank's own tensors, so with dropout the ranks' masks are not one
+ * process's: docs/distributed.md). 200 sequences in batches of 15 (13 full batches split
+ * 7 + 8; the last partial one is dropped). */
+static int case_lra(void)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s lra gen listops --out %s/listops --train 200 --val 20 "
+             "--test 40 --min-len 10 --max-len 64 --seed 2", DIMIX, tmp);
+    if (run(cmd) != 0) {
+        printf("FAIL: %s\n%s\n", cmd, out);
+        return 1;
+    }
+    const char *names[2] = {"lra-one", "lra-two"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s lra train --task listops --data "
+                 "%s/listops seq_len=64 attn_radix=8 dim=16 mlp_hidden=32 head_hidden=16 "
+                 "dropout=0 --steps 26 --batch 15 --warmup 5 --lr 1e-3 --device cpu-ref "
+                 "--out %s/%s", k ? mpirun : "", DIMIX, tmp, tmp, names[k]);
+        int rc = run(cmd);
+        if (rc != 0) {
+            printf("FAIL: exit %d from\n  %s\n%s\n", rc, cmd, out);
+            return 1;
+        }
+    }
+    losses a, b;
+    if (load("lra-one", &b) || load("lra-two", &a))
+        return 1;
+    return compare("lra train, 2 ranks on cpu-ref", &a, &b, 1e-5);
+}
+
+/* dimix bench --suite dist under mpirun: both phases ran and the efficiency and the bytes
+ * all-reduced per step came out (no timing is asserted). */
+static int case_bench(void)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s bench --suite dist --device cpu "
+             "--threads 1 --batch 32 --warmup 1 --repeat 3 --json %s/dist.json", mpirun, DIMIX,
+             tmp);
+    int rc = run(cmd);
+    if (rc != 0 || !strstr(out, "  2 ranks ") || !strstr(out, "scaling efficiency 2 ranks: ") ||
+        !strstr(out, "bytes per step per rank")) {
+        printf("FAIL: bench --suite dist exited %d:\n  %s\n%s\n", rc, cmd, out);
+        return 1;
+    }
+    snprintf(cmd, sizeof cmd, "grep -c '\"efficiency\": [0-9]' %s/dist.json", tmp);
+    if (run(cmd) != 0) {
+        printf("FAIL: %s/dist.json has no efficiency\n", tmp);
+        return 1;
+    }
+    printf("ok   bench --suite dist under mpirun -np 2\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || (strcmp(argv[1], "same") && strcmp(argv[1], "mixed"))) {
+        fprintf(stderr, "usage: test_mpi_train same|mixed\n");
+        return 2;
+    }
+    int rc = find_mpirun();
+    if (rc)
+        return rc;
+    char dir[] = "/tmp/dimix_mpi_XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    tmp = dir;
+    int bad = 0;
+    if (strcmp(argv[1], "same") == 0) {
+        bad += case_same_device("cpu-ref");
+        bad += case_same_device("cpu");
+        bad += case_lra();
+        bad += case_bench();
+    } else {
+        run(DIMIX " devices");
+        if (!strstr(out, "\nvulkan:0 ")) {
+            printf("SKIP: no vulkan:0 on this machine (dimix devices lists:\n%s)\n", out);
+            rc = 77;
+            goto done;
+        }
+        losses a, b;
+        if (train("", "cpu-ref", "one-cpu-ref", "") ||
+            train(mpirun, "cpu,vulkan:0", "two-mixed", "--dist-check 2") ||
+            load("one-cpu-ref", &b) || load("two-mixed", &a))
+            bad++;
+        else
+            bad += compare("rank 0 cpu, rank 1 vulkan:0", &a, &b, 1e-4);
+    }
+    rc = bad ? 1 : 0;
+done:;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    printf("%s\n", rc == 0 ? "passed" : rc == 77 ? "skipped" : "FAILED");
+    return rc;
+}
