@@ -44,7 +44,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("dimix %d.%d.%d\n", DIMIX_VERSION_MAJOR, DIMIX_VERSION_MINOR, DIMIX_VERSION_PATCH);
+        printf("dimix %s\n", dmx_version()); /* the loaded library's, not the headers' */
         return 0;
     }
     for (int i = 0; i < n_commands; i++)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "vulkan/vk_ops.h"
 
 static dmx_status vk_init(void) { return dmx_vk_instance_init(); }
@@ -30,7 +31,8 @@ static dmx_status vk_device_open(dmx_device *dev)
     return DMX_OK;
 }
 
-/* DIMIX_VK_PROFILE: one line per op that ran, slowest first, on stderr. */
+/* DIMIX_VK_PROFILE: one line per op that ran, slowest first, through the log (stderr by
+ * default). */
 static void print_profile(const dmx_device *dev, const dmx_vk_device *d)
 {
     int order[DMX_OP_COUNT], n = 0;
@@ -46,9 +48,9 @@ static void print_profile(const dmx_device *dev, const dmx_vk_device *d)
             order[k] = order[k - 1];
             order[k - 1] = t;
         }
-    fprintf(stderr, "%s: time per op (DIMIX_VK_PROFILE), %.3f s in all\n", dev->info.name, total);
+    dmx_log_report("%s: time per op (DIMIX_VK_PROFILE), %.3f s in all", dev->info.name, total);
     for (int i = 0; i < n; i++)
-        fprintf(stderr, "  %-20s %8llu calls %10.3f s %6.1f%%\n", dmx_op_name((dmx_op)order[i]),
+        dmx_log_report("  %-20s %8llu calls %10.3f s %6.1f%%", dmx_op_name((dmx_op)order[i]),
                 (unsigned long long)d->op_calls[order[i]], d->op_seconds[order[i]],
                 total > 0 ? 100.0 * d->op_seconds[order[i]] / total : 0.0);
 }

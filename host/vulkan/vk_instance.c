@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "vulkan/vk_internal.h"
 
 #define DMX_VK_VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
@@ -42,9 +43,9 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
     if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
         if (atomic_fetch_add(&validation_error_count, 1) == 0)
             snprintf(validation_first_message, sizeof validation_first_message, "%s", text);
-        fprintf(stderr, "dimix: Vulkan validation error: %s\n", text);
+        dmx_log(DMX_LOG_ERROR, "Vulkan validation error: %s", text);
     } else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-        fprintf(stderr, "dimix: Vulkan validation warning: %s\n", text);
+        dmx_log(DMX_LOG_WARN, "Vulkan validation warning: %s", text);
     }
     return VK_FALSE; /* never abort the call */
 }

@@ -13,6 +13,16 @@
 
 static dmx_device *dev;
 
+/* The log callback: the layer's message must reach the application, not only stderr. */
+static int logged_errors;
+static char logged_first[256];
+static void on_log(dmx_log_level level, const char *message, void *user)
+{
+    (void)user;
+    if (level == DMX_LOG_ERROR && strstr(message, "Vulkan validation error") && logged_errors++ == 0)
+        snprintf(logged_first, sizeof logged_first, "%s", message);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -57,13 +67,18 @@ static void test_layer_reports_an_invalid_call(void **state)
     need_device();
     dmx_vk_device *d = dmx_vk_of(dev);
     uint32_t before = dmx_vk_validation_errors();
-    printf("(the next validation error is provoked on purpose)\n");
+    printf("(the next validation error is provoked on purpose; it goes to a log callback)\n");
     fflush(stdout);
+    logged_errors = 0;
+    dmx_set_log_callback(on_log, NULL);
     VkBufferCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 64};
     VkBuffer buf = VK_NULL_HANDLE;
     if (dmx_vk.vkCreateBuffer(d->handle, &info, NULL, &buf) == VK_SUCCESS)
         dmx_vk.vkDestroyBuffer(d->handle, buf, NULL);
+    dmx_set_log_callback(NULL, NULL);
     assert_true(dmx_vk_validation_errors() > before);
+    assert_true(logged_errors > 0);
+    assert_non_null(strstr(logged_first, "VUID-VkBufferCreateInfo-usage"));
     DMX_ASSERT_FAILS(dmx_device_sync(dev), DMX_ERR_BACKEND, "validation layer reported");
     DMX_ASSERT_OK(dmx_device_sync(dev)); /* reported once */
 }
