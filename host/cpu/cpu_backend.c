@@ -53,10 +53,12 @@ void dmx_cpu_host_fill_info(dmx_device_info *out, const char *description)
     snprintf(out->description, sizeof out->description, "%s", description);
     snprintf(out->vendor, sizeof out->vendor, "dimix");
 #ifdef _OPENMP
-    snprintf(out->driver, sizeof out->driver, "OpenMP %d threads, BLAS", omp_get_max_threads());
+    snprintf(out->driver, sizeof out->driver, "OpenMP %d threads, %s", omp_get_max_threads(),
+             dmx_cpu_blas_present() ? "BLAS" : "no BLAS: plain GEMM");
     out->compute_units = (uint32_t)omp_get_max_threads();
 #else
-    snprintf(out->driver, sizeof out->driver, "single thread, BLAS");
+    snprintf(out->driver, sizeof out->driver, "single thread, %s",
+             dmx_cpu_blas_present() ? "BLAS" : "no BLAS: plain GEMM");
     out->compute_units = 1;
 #endif
     out->type = DMX_DEVICE_CPU;

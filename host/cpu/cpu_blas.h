@@ -12,7 +12,10 @@ void dmx_cpu_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
                    const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                    int64_t ldc);
 
-/* Keeps BLAS single-threaded unless the user set OPENBLAS_NUM_THREADS. */
+/* Opens BLAS (once; thread-safe) and keeps it single-threaded unless the user set
+ * OPENBLAS_NUM_THREADS. */
 void dmx_cpu_blas_init(void);
+/* Whether a BLAS library was found (else GEMM runs dimix's plain loops). */
+bool dmx_cpu_blas_present(void);
 
 #endif

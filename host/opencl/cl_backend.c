@@ -1,6 +1,5 @@
 /* The OpenCL backend: every device of every platform ("opencl:N" in platform order), one
  * context and one in-order queue per opened device, buffers as cl_mem. */
-#include <clblast_c.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +74,8 @@ static void add_platform_devices(cl_platform_id platform, size_t *empty_len)
 /* No platform or no ICD is not an error: the backend has 0 devices and says why. */
 static dmx_status opencl_init(void)
 {
+    if (!dmx_cl_api_load(cl_why_none_text, sizeof cl_why_none_text))
+        return DMX_OK;
     cl_uint n_platforms = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &n_platforms);
     if (err != CL_SUCCESS || n_platforms == 0) {
@@ -222,7 +223,7 @@ static void opencl_device_close(dmx_device *dev)
     dev->impl = NULL;
     if (was_open) {
         pthread_mutex_lock(&open_lock);
-        if (--open_devices == 0)
+        if (--open_devices == 0 && dmx_cl_clblast_load())
             CLBlastClearCache();
         pthread_mutex_unlock(&open_lock);
     }
@@ -240,7 +241,7 @@ static dmx_status opencl_device_open(dmx_device *dev)
     cd->device = cl_entries[dev->index].device;
     cd->is_pocl = platform_is(cd->platform, "Portable Computing Language");
     cd->sync_each_op = env_flag("DIMIX_OPENCL_SYNC", false);
-    cd->use_clblast = env_flag("DIMIX_OPENCL_CLBLAST", true);
+    cd->use_clblast = env_flag("DIMIX_OPENCL_CLBLAST", true) && dmx_cl_clblast_load();
     snprintf(cd->label, sizeof cd->label, "%s (%s)", dev->info.name, dev->info.description);
     dmx_status s = check_limits(cd, &dev->info);
     cl_int err = CL_SUCCESS;

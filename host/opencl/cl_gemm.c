@@ -7,7 +7,6 @@
  * outputs with NaN, so a CLBlast that changed this would fail there). K = 0 is C = beta C
  * (CLBlast rejects K = 0); batches whose C views overlap, c_stride = 0 included (CLBlast issue
  * #346), run one after another as the op's sequential definition says. */
-#include <clblast_c.h>
 #include <stdio.h>
 
 #include "opencl/cl_ops.h"

@@ -10,11 +10,9 @@
 #ifndef DMX_OPENCL_CL_INTERNAL_H
 #define DMX_OPENCL_CL_INTERNAL_H
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
 #include <stdbool.h>
+
+#include "opencl/cl_api.h" /* OpenCL and CLBlast, loaded at run time */
 
 #include "core/error.h"
 #include "device/backend.h"
