@@ -509,6 +509,9 @@ static int run(train_args *a, const bool *given)
         return rc;
     }
     opts.resume_from = r.ckpt;
+    dmx_checkpoint_input input;
+    dmx_app_checkpoint_input(r.train.ds, &input);
+    opts.input = &input;
     dmx_train_progress ps = {.epochs = a->epochs, .batch = a->batch, .unit = "img",
                              .examples = "images"};
     dmx_train_result res;
