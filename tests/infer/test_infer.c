@@ -177,6 +177,28 @@ int main(int argc, char **argv)
                   val[1] >= val[2], "top-k order");
     }
 
+    /* Across devices: against the CPU reference within the model tolerance of
+     * tests/models/test_models_devices.c (1e-4, here relative to the largest |logit|). */
+    if (strcmp(name, "cpu-ref") != 0) {
+        dmx_device *ref = NULL;
+        dmx_classifier *rc = NULL;
+        float zr[B * K];
+        CHECK(dmx_device_open("cpu-ref", &ref) == DMX_OK &&
+                  dmx_classifier_open(ckpt, ref, &rc) == DMX_OK &&
+                  dmx_classifier_run(rc, B, DMX_PIXELS_U8, DMX_LAYOUT_NCHW, pixels, zr, NULL) ==
+                      DMX_OK, "cpu-ref run");
+        double scale = 0, worst = 0;
+        for (int i = 0; i < B * K; i++) {
+            scale = fmax(scale, fabs(zr[i]));
+            worst = fmax(worst, fabs((double)zr[i] - logits_u8[i]));
+        }
+        CHECK(worst <= 1e-4 * scale, "%s vs cpu-ref: max |diff| %g, max |logit| %g", name, worst,
+              scale);
+        printf("%s vs cpu-ref: max |diff| %.3g (max |logit| %.3g)\n", name, worst, scale);
+        dmx_classifier_close(rc);
+        dmx_device_close(ref);
+    }
+
     /* float and NHWC (C = 1: a transposed copy is the same bytes; still checked) */
     float f32[sizeof pixels], z[B * K];
     for (size_t i = 0; i < sizeof pixels; i++)
