@@ -110,3 +110,19 @@ void dmx_app_dirname(const char *path, char *out, size_t cap)
     else
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
+
+void dmx_app_checkpoint_input(const dmx_image_dataset *ds, dmx_checkpoint_input *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ds->mean && ds->std && ds->channels <= DMX_CHECKPOINT_MAX_CHANNELS) {
+        out->channels = ds->channels;
+        for (int c = 0; c < ds->channels; c++) {
+            out->mean[c] = ds->mean[c];
+            out->std[c] = ds->std[c];
+        }
+    }
+    if (ds->class_names) {
+        out->classes = ds->num_classes;
+        out->class_names = ds->class_names;
+    }
+}

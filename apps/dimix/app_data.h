@@ -25,6 +25,10 @@ dmx_status dmx_app_images_make(dmx_image_dataset *ds, const dmx_loader_options *
                                dmx_app_images *out);
 void dmx_app_images_free(dmx_app_images *im);
 
+/* What checkpoints record about `ds` for inference: its normalisation (pixel / 255 mean and
+ * std per channel) and class names (when the dataset has them); points into ds. */
+void dmx_app_checkpoint_input(const dmx_image_dataset *ds, dmx_checkpoint_input *out);
+
 /* Opens `name` (NULL: DIMIX_DEVICE or auto) and prints which device runs. */
 dmx_status dmx_app_open_device(const char *cmd, const char *name, dmx_device **out);
 

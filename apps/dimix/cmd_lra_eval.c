@@ -11,6 +11,7 @@
 #include "cli_options.h"
 #include "core/error.h" /* dmx_fail: the CLI links the library statically */
 #include "commands.h"
+#include "infer/planned.h"
 #include "dimix/lra_batches.h"
 #include "logit_dump.h"
 #include "lra_cli.h"
@@ -211,7 +212,7 @@ static dmx_status evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src
     dmx_progress_begin(&w->bar, stderr, "eval", batches, (double)src->batch_size(src->self),
                        "seq");
     dmx_eval_options eo = {.max_batches = max_batches, .on_logits = on_logits,
-                           .on_batch = on_batch, .user = w};
+                           .on_batch = on_batch, .user = w, .planned = true};
     dmx_status s = dmx_evaluate(ctx, model, src, &eo, r);
     dmx_progress_end(&w->bar, NULL);
     return s;
@@ -345,8 +346,15 @@ static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
 {
     if (dmx_device_open(a->device, &r->dev) != DMX_OK)
         return dmx_app_fail(cmd, "opening the device");
-    if (a->ckpt && dmx_checkpoint_load_model(a->ckpt, r->dev, &r->model, NULL) != DMX_OK)
-        return dmx_app_fail(cmd, "loading the model");
+    if (a->ckpt) { /* frozen: values only, no gradients (docs/inference.md) */
+        dmx_checkpoint *ck = NULL;
+        dmx_status s = dmx_checkpoint_open(a->ckpt, &ck);
+        if (s == DMX_OK)
+            s = dmx_infer_build_model(ck, r->dev, &r->model);
+        dmx_checkpoint_close(ck);
+        if (s != DMX_OK)
+            return dmx_app_fail(cmd, "loading the model");
+    }
     if (a->preset && fresh_model(a, r->dev, &r->model) != DMX_OK)
         return dmx_app_fail(cmd, "building the model");
     const dmx_model_config *cfg = dmx_model_config_of(r->model);
@@ -403,7 +411,8 @@ static void report(const eval_args *a, const eval_run *r)
     printf("\nmemory: ");
     dmx_lra_memory mem = dmx_lra_cli_memory(r->model, r->ctx);
     dmx_lra_cli_print_memory(stdout, &mem);
-    printf(" (batch size %lld)\n", a->batch_size);
+    printf(" (batch size %lld; activations planned, the bump arena takes %.1f MiB)\n",
+           a->batch_size, (double)t->unplanned_bytes / (1024.0 * 1024.0));
     const double rel = r->file.logits ? logits_error(r->watch.dump.logits, r->file.logits,
                                                      t->examples * classes) : 0;
     if (r->file.logits)

@@ -571,6 +571,9 @@ static int run(train_args *a, const bool *given, train_run *rp)
         opts.dist = &r.dist;
         opts.dist_check_every = a->dist_check;
     }
+    dmx_checkpoint_input input;
+    dmx_app_checkpoint_input(r.train.ds, &input);
+    opts.input = &input;
     dmx_train_progress ps = {.epochs = a->epochs, .batch = a->batch, .unit = "img",
                              .examples = "images", .quiet = r.dist.rank > 0};
     dmx_train_result res;

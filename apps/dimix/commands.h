@@ -15,6 +15,7 @@ int dmx_cmd_lra_eval(int argc, char **argv);  /* dimix lra eval */
 int dmx_cmd_lra_train(int argc, char **argv); /* dimix lra train */
 int dmx_cmd_train(int argc, char **argv);
 int dmx_cmd_eval(int argc, char **argv);
+int dmx_cmd_export(int argc, char **argv);
 int dmx_cmd_bench(int argc, char **argv);
 
 /* Prints "dimix <cmd>: <message>" and the library's last error to stderr; returns 1. */

@@ -13,6 +13,8 @@ static const dmx_command commands[] = {
      dmx_cmd_train},
     {"eval", "evaluate a checkpoint: accuracy, confusion matrix, throughput, logits",
      dmx_cmd_eval},
+    {"export", "weights, normalisation and class names of a checkpoint, no optimizer state",
+     dmx_cmd_export},
     {"lra", "Long Range Arena: ListOps and Pathfinder (gen, train, eval)", dmx_cmd_lra},
     {"bench", "speed and memory of ops, models and LRA on every device; ratios, baselines",
      dmx_cmd_bench},

@@ -52,4 +52,40 @@ uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed);
 size_t dmx_ctx_tape_length(const dmx_ctx *ctx);
 size_t dmx_ctx_arena_allocations(const dmx_ctx *ctx);
 
+/* ---- activation planning for inference (autograd/plan.c) ----
+ * A context with gradients off can run one pass "for shapes only" (nothing executes; see
+ * plan.c), which yields a plan: an offset in one buffer for every allocation of that pass, with
+ * memory reused once a tensor has no further use. Later passes that allocate the same sequence
+ * (the same forward on the same input shape) replay it: dmx_ctx_use_plan, then dmx_ctx_reset
+ * before each pass as usual. */
+typedef struct dmx_arena_plan dmx_arena_plan;
+typedef struct dmx_plan_recorder dmx_plan_recorder;
+
+/* Starts a planning pass (resets the context; gradients must be off). Until dmx_ctx_plan_end,
+ * tensors have no memory, ops record instead of running and host reads return ones. */
+dmx_status dmx_ctx_plan_begin(dmx_ctx *ctx);
+/* Ends the pass: `kept` tensors (read by the caller after the pass: logits, ...) stay alive to
+ * its end. *out is the plan (NULL when the pass failed: call with out NULL to just end it). */
+dmx_status dmx_ctx_plan_end(dmx_ctx *ctx, dmx_tensor *const *kept, int n_kept,
+                            dmx_arena_plan **out);
+bool dmx_ctx_planning(const dmx_ctx *ctx);
+/* Passes from the next dmx_ctx_reset on allocate from `plan` (NULL: from the arena again) in
+ * one device buffer the context keeps, grown to the largest plan used. The plan must outlive
+ * its use. An allocation that differs from the plan fails with a message. */
+dmx_status dmx_ctx_use_plan(dmx_ctx *ctx, const dmx_arena_plan *plan);
+/* Bytes of the planned buffer, of what the bump arena takes for the same pass, allocations. */
+size_t dmx_arena_plan_bytes(const dmx_arena_plan *p);
+size_t dmx_arena_plan_unplanned_bytes(const dmx_arena_plan *p);
+size_t dmx_arena_plan_allocations(const dmx_arena_plan *p);
+void dmx_arena_plan_free(dmx_arena_plan *p);
+
+/* plan.c's side, for ctx.c. */
+dmx_status dmx_plan_recorder_create(dmx_device *dev, dmx_plan_recorder **out);
+void dmx_plan_recorder_destroy(dmx_plan_recorder *r);
+dmx_status dmx_plan_record_alloc(dmx_plan_recorder *r, size_t need, dmx_buffer **buf,
+                                 size_t *offset);
+dmx_status dmx_plan_recorder_finish(dmx_plan_recorder *r, dmx_tensor *const *kept, int n_kept,
+                                    dmx_arena_plan **out);
+dmx_status dmx_plan_offset(const dmx_arena_plan *p, size_t index, size_t need, size_t *offset);
+
 #endif

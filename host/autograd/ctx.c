@@ -37,6 +37,12 @@ struct dmx_ctx {
     host_block *host;
     dmx_tape_entry *tape;
     size_t tape_len, tape_cap;
+    /* planning (autograd/plan.c): the recorder of a planning pass, or the plan replayed */
+    dmx_plan_recorder *recorder;
+    const dmx_arena_plan *plan, *plan_next;
+    bool plan_switch;
+    size_t plan_index;
+    dmx_buffer *planned; /* the buffer plans are replayed in */
 };
 
 dmx_status dmx_ctx_create(dmx_device *dev, dmx_ctx **out)
@@ -70,6 +76,8 @@ void dmx_ctx_destroy(dmx_ctx *ctx)
         dmx_buffer_free(ctx->chunks[i].buf);
     free_host_blocks(ctx->host);
     free(ctx->tape);
+    dmx_plan_recorder_destroy(ctx->recorder);
+    dmx_buffer_free(ctx->planned);
     free(ctx);
 }
 
@@ -178,6 +186,11 @@ dmx_status dmx_ctx_reset(dmx_ctx *ctx)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
     ctx->tape_len = 0;
     ctx->rng_offset = 0;
+    ctx->plan_index = 0;
+    if (ctx->plan_switch) {
+        ctx->plan = ctx->plan_next;
+        ctx->plan_switch = false;
+    }
     DMX_TRY(reset_host_blocks(ctx));
     return reset_device_chunks(ctx);
 }
@@ -188,6 +201,16 @@ dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *o
     size_t need = (bytes + DMX_ARENA_ALIGN - 1) & ~(size_t)(DMX_ARENA_ALIGN - 1);
     if (need == 0)
         need = DMX_ARENA_ALIGN;
+    if (ctx->recorder)
+        return dmx_plan_record_alloc(ctx->recorder, need, buf, offset);
+    if (ctx->plan) {
+        size_t at = 0;
+        DMX_TRY(dmx_plan_offset(ctx->plan, ctx->plan_index, need, &at));
+        ctx->plan_index++;
+        *buf = ctx->planned;
+        *offset = at / 4;
+        return DMX_OK;
+    }
     for (int i = 0; i < ctx->n_chunks; i++) {
         arena_chunk *c = &ctx->chunks[i];
         if (c->cap - c->used >= need) {
@@ -344,5 +367,64 @@ dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
         if (s != DMX_OK)
             return dmx_fail_context(s, "backward of %s: ", e->op);
     }
+    return DMX_OK;
+}
+
+/* ---- activation planning (autograd/plan.c) ---- */
+
+dmx_status dmx_ctx_plan_begin(dmx_ctx *ctx)
+{
+    if (!ctx)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_plan_begin: NULL context");
+    if (ctx->recorder)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_plan_begin: a planning pass is running");
+    if (ctx->grad_enabled)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "activation planning is for inference: turn "
+                        "gradients off (dmx_ctx_set_grad) first");
+    DMX_TRY(dmx_ctx_reset(ctx));
+    return dmx_plan_recorder_create(ctx->dev, &ctx->recorder);
+}
+
+bool dmx_ctx_planning(const dmx_ctx *ctx) { return ctx && ctx->recorder; }
+
+dmx_status dmx_ctx_plan_end(dmx_ctx *ctx, dmx_tensor *const *kept, int n_kept,
+                            dmx_arena_plan **out)
+{
+    if (!ctx || !ctx->recorder)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_plan_end: no planning pass is running");
+    dmx_status s = out ? dmx_plan_recorder_finish(ctx->recorder, kept, n_kept, out) : DMX_OK;
+    dmx_plan_recorder_destroy(ctx->recorder);
+    ctx->recorder = NULL;
+    /* The pass's tensors point at the recorder's buffer, gone now: drop them. */
+    dmx_status r = dmx_ctx_reset(ctx);
+    return s != DMX_OK ? s : r;
+}
+
+dmx_status dmx_ctx_use_plan(dmx_ctx *ctx, const dmx_arena_plan *plan)
+{
+    if (!ctx)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_use_plan: NULL context");
+    if (ctx->recorder)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_use_plan: a planning pass is running");
+    if (!plan) { /* at once: the caller may free the plan next */
+        ctx->plan = ctx->plan_next = NULL;
+        ctx->plan_switch = false;
+        return DMX_OK;
+    }
+    size_t need = dmx_arena_plan_bytes(plan);
+    if (need == 0)
+        need = DMX_ARENA_ALIGN;
+    if (need > dmx_buffer_size(ctx->planned)) {
+        dmx_buffer_free(ctx->planned);
+        ctx->planned = NULL;
+        dmx_status s = dmx_buffer_alloc(ctx->dev, need, &ctx->planned);
+        if (s != DMX_OK)
+            return dmx_fail_context(s, "planned activations (%zu bytes): ", need);
+        ctx->arena_allocations++;
+    }
+    if (need > ctx->peak)
+        ctx->peak = need;
+    ctx->plan_next = plan;
+    ctx->plan_switch = true;
     return DMX_OK;
 }

@@ -46,7 +46,16 @@ struct dmx_buffer {
     dmx_device *dev;
     size_t size;
     void *impl;
+    /* Non-NULL only for the shape-only buffer of a context's planning pass (autograd/ctx.c):
+     * it has no memory; ops, transfers and fills on it are recorded, not run. */
+    struct dmx_plan_recorder *plan;
 };
+
+/* For ops and transfers on a planning buffer (autograd/ctx.c): records which arguments an op
+ * uses and returns true when the call involved a planning buffer (and must not run). */
+bool dmx_plan_note_call(const dmx_op_call *call);
+/* A host transfer or copy on a planning buffer: recorded as a use, nothing moves. */
+void dmx_plan_note_range(dmx_buffer *buf, size_t byte_offset, size_t bytes);
 
 /* Every compiled-in backend, the fast CPU first, then the CPU reference; NULL-terminated. */
 extern const dmx_backend *const dmx_backends[];

@@ -279,6 +279,8 @@ dmx_status dmx_buffer_alloc(dmx_device *dev, size_t bytes, dmx_buffer **out)
         free(buf);
         return dmx_fail_context(s, "%s: allocating %zu bytes: ", dev->info.name, bytes);
     }
+    dev->counters.buffers++;
+    dev->counters.buffer_bytes += bytes;
     *out = buf;
     return DMX_OK;
 }
@@ -287,6 +289,8 @@ void dmx_buffer_free(dmx_buffer *buf)
 {
     if (!buf)
         return;
+    buf->dev->counters.buffers--;
+    buf->dev->counters.buffer_bytes -= buf->size;
     buf->dev->backend->buffer_free(buf);
     free(buf);
 }
@@ -313,6 +317,10 @@ dmx_status dmx_buffer_write(dmx_buffer *buf, size_t offset, const void *src, siz
         return DMX_OK;
     if (!src)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_write: source is NULL");
+    if (buf->plan) {
+        dmx_plan_note_range(buf, offset, bytes);
+        return DMX_OK;
+    }
     buf->dev->counters.writes++;
     buf->dev->counters.write_bytes += bytes;
     dmx_status s = buf->dev->backend->buffer_write(buf, offset, src, bytes);
@@ -326,6 +334,15 @@ dmx_status dmx_buffer_read(dmx_buffer *buf, size_t offset, void *dst, size_t byt
         return DMX_OK;
     if (!dst)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_buffer_read: destination is NULL");
+    if (buf->plan) {
+        /* A planning pass has no values: it reads ones (1.0f), so host code that divides by
+         * what it reads (a spectral norm's sigma) stays finite. Shapes never depend on it. */
+        dmx_plan_note_range(buf, offset, bytes);
+        const float one = 1.0f;
+        for (size_t i = 0; i + 4 <= bytes; i += 4)
+            memcpy((unsigned char *)dst + i, &one, 4);
+        return DMX_OK;
+    }
     buf->dev->counters.reads++;
     buf->dev->counters.read_bytes += bytes;
     dmx_status s = buf->dev->backend->buffer_read(buf, offset, dst, bytes);
@@ -343,6 +360,13 @@ dmx_status dmx_buffer_copy(dmx_buffer *src, size_t src_offset, dmx_buffer *dst, 
                         "and write instead", src->dev->info.name, dst->dev->info.name);
     if (bytes == 0)
         return DMX_OK;
+    if (src->plan || dst->plan) {
+        if (src->plan)
+            dmx_plan_note_range(src, src_offset, bytes);
+        if (dst->plan)
+            dmx_plan_note_range(dst, dst_offset, bytes);
+        return DMX_OK;
+    }
     dmx_status s = src->dev->backend->buffer_copy(src, src_offset, dst, dst_offset, bytes);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer copy: ", src->dev->info.name);
 }

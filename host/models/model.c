@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "models/model_internal.h"
+#include "nn/nn_internal.h"
 
 static const dmx_model_family *const family_table[] = {
     &dmx_family_mixer, &dmx_family_patchonly, &dmx_family_vit, &dmx_family_imixer,
@@ -57,8 +58,10 @@ dmx_status dmx_model_config_check(const dmx_model_config *cfg)
     return DMX_OK;
 }
 
-dmx_status dmx_model_create(dmx_device *dev, const dmx_model_config *cfg, uint64_t seed,
-                            dmx_model **out)
+/* Declares the family's parameters; then either initialises them from `seed` with
+ * gradients (training) or places them frozen (inference: values only, loaded afterwards). */
+static dmx_status create_model(dmx_device *dev, const dmx_model_config *cfg, uint64_t seed,
+                               bool frozen, dmx_model **out)
 {
     if (!dev || !cfg || !out)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_model_create: NULL argument");
@@ -73,13 +76,24 @@ dmx_status dmx_model_create(dmx_device *dev, const dmx_model_config *cfg, uint64
     if (s == DMX_OK)
         s = m->family->init(m);
     if (s == DMX_OK)
-        s = dmx_params_allocate(m->params, seed);
+        s = frozen ? dmx_params_allocate_frozen(m->params) : dmx_params_allocate(m->params, seed);
     if (s != DMX_OK) {
         dmx_model_destroy(m);
         return dmx_fail_context(s, "model %s: ", cfg->family);
     }
     *out = m;
     return DMX_OK;
+}
+
+dmx_status dmx_model_create(dmx_device *dev, const dmx_model_config *cfg, uint64_t seed,
+                            dmx_model **out)
+{
+    return create_model(dev, cfg, seed, false, out);
+}
+
+dmx_status dmx_model_create_frozen(dmx_device *dev, const dmx_model_config *cfg, dmx_model **out)
+{
+    return create_model(dev, cfg, 0, true, out);
 }
 
 void dmx_model_destroy(dmx_model *m)

@@ -23,6 +23,11 @@ struct dmx_model {
 extern const dmx_model_family dmx_family_mixer, dmx_family_patchonly, dmx_family_vit,
     dmx_family_imixer, dmx_family_lra;
 
+/* The model for inference: parameters declared as dmx_model_create does, placed in one values
+ * buffer with no gradients and no initialisation (dmx_params_allocate_frozen); the caller loads
+ * every tensor from a file before the first forward. Forward with gradients off. */
+dmx_status dmx_model_create_frozen(dmx_device *dev, const dmx_model_config *cfg, dmx_model **out);
+
 /* The lra family's own checks (sequence length, heads, attention kind and radix). */
 dmx_status dmx_lra_config_check(const dmx_model_config *cfg);
 

@@ -12,6 +12,15 @@ dmx_status dmx_nn_check_init(const char *name, int ndim, const int64_t *shape, d
 void dmx_nn_init_fill(const char *name, int ndim, const int64_t *shape, dmx_init init,
                       uint64_t seed, float *out);
 
+/* Inference placement of a declared store: one values buffer (same offsets as
+ * dmx_params_allocate), no gradients buffer, no initialisation (values are loaded from a file
+ * afterwards); every tensor becomes a plain, non-trainable parameter. */
+dmx_status dmx_params_allocate_frozen(dmx_params *ps);
+
+/* Device bytes of the values and gradients buffers (0 when absent). */
+size_t dmx_params_values_bytes(const dmx_params *ps);
+size_t dmx_params_grads_bytes(const dmx_params *ps);
+
 /* "prefix.suffix" into buf (cap bytes); fails when it does not fit. */
 dmx_status dmx_nn_name(char *buf, size_t cap, const char *prefix, const char *suffix);
 

@@ -209,6 +209,42 @@ dmx_status dmx_params_allocate(dmx_params *ps, uint64_t seed)
     return DMX_OK;
 }
 
+/* The inference placement: the same offsets as dmx_params_allocate, but only the values buffer
+ * (zero-filled on the device, no host-side initialisation: the caller loads every tensor from a
+ * file next) and no gradients; every tensor loses DMX_TENSOR_REQUIRES_GRAD so no op records
+ * anything for it. */
+dmx_status dmx_params_allocate_frozen(dmx_params *ps)
+{
+    if (!ps)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_params_allocate_frozen: NULL store");
+    if (ps->allocated)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_params_allocate_frozen: already allocated");
+    size_t total = place_tensors(ps);
+    size_t value_bytes = (total ? total : PARAM_ALIGN) * 4;
+    dmx_status s = dmx_buffer_alloc(ps->dev, value_bytes, &ps->values);
+    if (s == DMX_OK)
+        s = dmx_buffer_fill(ps->values, 0, value_bytes, 0);
+    if (s != DMX_OK) {
+        dmx_buffer_free(ps->values);
+        ps->values = NULL;
+        return dmx_fail_context(s, "frozen parameters (%d tensors, %zu values): ", ps->n, total);
+    }
+    for (int i = 0; i < ps->n; i++) {
+        param_entry *e = ps->items[i];
+        e->trainable = false;
+        e->t[0].flags = DMX_TENSOR_PARAM;
+        e->t[0].grad = NULL;
+        e->t[0].buf = ps->values;
+        e->t[1].buf = NULL;
+    }
+    ps->n_trainable_region = 0;
+    ps->allocated = true;
+    return DMX_OK;
+}
+
+size_t dmx_params_values_bytes(const dmx_params *ps) { return ps ? dmx_buffer_size(ps->values) : 0; }
+size_t dmx_params_grads_bytes(const dmx_params *ps) { return ps ? dmx_buffer_size(ps->grads) : 0; }
+
 int dmx_params_count(const dmx_params *ps) { return ps ? ps->n : 0; }
 
 dmx_tensor *dmx_params_at(const dmx_params *ps, int index)

@@ -71,6 +71,8 @@ dmx_status dmx_op_run(dmx_device *dev, const dmx_op_call *call)
     dmx_status s = dmx_op_check_extents(call);
     if (s != DMX_OK)
         return dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
+    if (dmx_plan_note_call(call))
+        return DMX_OK; /* a planning pass: shapes and lifetimes only */
     if (!dmx_op_supported(dev, call))
         return dmx_fail(DMX_ERR_UNSUPPORTED, "%s is not supported on %s (%s)", d->name,
                         dev->info.name, dev->info.description);

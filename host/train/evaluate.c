@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "dimix/train.h"
+#include "infer/planned.h"
 
 static double seconds_now(void)
 {
@@ -53,25 +54,57 @@ static dmx_status score_batch(dmx_eval_result *r, const dmx_tensor *logits,
     return s;
 }
 
-static dmx_status evaluate_all(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
-                               const dmx_eval_options *o, dmx_eval_result *out)
+typedef struct eval_pass {
+    dmx_model *model;
+    dmx_batch_source *src;
+    int64_t index;
+} eval_pass;
+
+/* One batch: inputs, forward, loss; keeps logits, labels and loss. */
+static dmx_status eval_pass_fn(dmx_ctx *ctx, void *user, dmx_tensor **kept, int *n_kept)
 {
-    int64_t n = src->batches_per_epoch(src->self);
+    eval_pass *e = user;
+    dmx_model_input in;
+    dmx_tensor *labels = NULL, *logits = NULL, *loss = NULL;
+    DMX_TRY(e->src->get(e->src->self, ctx, 0, e->index, &in, &labels));
+    if (!labels) { /* this process's slice of the batch is empty (dist): nothing to run */
+        *n_kept = 0;
+        return DMX_OK;
+    }
+    DMX_TRY(dmx_model_forward(ctx, e->model, &in, &logits));
+    DMX_TRY(dmx_cross_entropy(ctx, logits, labels, 0.0f, &loss));
+    kept[0] = logits;
+    kept[1] = labels;
+    kept[2] = loss;
+    *n_kept = 3;
+    return DMX_OK;
+}
+
+static dmx_status evaluate_all(dmx_ctx *ctx, dmx_planned *planned, dmx_model *model,
+                               dmx_batch_source *src, const dmx_eval_options *o,
+                               dmx_eval_result *out)
+{
+    int64_t bpe = src->batches_per_epoch(src->self), n = bpe;
     if (o->max_batches > 0 && o->max_batches < n)
         n = o->max_batches;
     double loss_sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        DMX_TRY(dmx_ctx_reset(ctx));
-        dmx_model_input in;
-        dmx_tensor *labels = NULL, *logits = NULL, *loss = NULL;
-        DMX_TRY(src->get(src->self, ctx, 0, i, &in, &labels));
+        eval_pass pass = {.model = model, .src = src, .index = i};
+        dmx_tensor *kept[DMX_PLANNED_MAX_KEPT] = {0};
+        int n_kept = 0;
+        if (planned) {
+            /* Every batch has the source's size but the last: two shapes, two plans. */
+            DMX_TRY(dmx_planned_run(planned, i + 1 == bpe, eval_pass_fn, &pass, kept, &n_kept));
+        } else {
+            DMX_TRY(dmx_ctx_reset(ctx));
+            DMX_TRY(eval_pass_fn(ctx, &pass, kept, &n_kept));
+        }
+        dmx_tensor *logits = kept[0], *labels = kept[1], *loss = kept[2];
         if (!labels) { /* this process's slice of the batch is empty */
             if (o->on_batch)
                 o->on_batch(o->user, i + 1, n);
             continue;
         }
-        DMX_TRY(dmx_model_forward(ctx, model, &in, &logits));
-        DMX_TRY(dmx_cross_entropy(ctx, logits, labels, 0.0f, &loss));
         float l = 0;
         DMX_TRY(dmx_tensor_to_host(loss, &l, sizeof l));
         loss_sum += (double)l * (double)labels->shape[0];
@@ -100,9 +133,18 @@ dmx_status dmx_evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
     bool grad = dmx_ctx_grad_enabled(ctx), training = dmx_ctx_training(ctx);
     dmx_ctx_set_grad(ctx, false);
     dmx_ctx_set_training(ctx, false);
+    dmx_planned planned;
+    bool use_plan = o.planned;
+    if (use_plan)
+        dmx_planned_init(&planned, ctx);
     double t0 = seconds_now();
-    dmx_status s = evaluate_all(ctx, model, src, &o, out);
+    dmx_status s = evaluate_all(ctx, use_plan ? &planned : NULL, model, src, &o, out);
     out->seconds = seconds_now() - t0;
+    if (use_plan) {
+        out->planned_bytes = planned.peak_bytes;
+        out->unplanned_bytes = planned.unplanned_bytes;
+        dmx_planned_free(&planned);
+    }
     dmx_ctx_set_grad(ctx, grad);
     dmx_ctx_set_training(ctx, training);
     if (s != DMX_OK)

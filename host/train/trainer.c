@@ -175,7 +175,7 @@ static dmx_status save_checkpoint(trainer *t, int64_t step, int64_t epoch, int64
         return DMX_OK;
     dmx_train_state st = {.step = step, .epoch = epoch, .batch = batch, .seed = t->seed};
     snprintf(st.train, sizeof st.train, "%s", t->o->description);
-    DMX_TRY(dmx_checkpoint_save(t->ckpt_path, t->model, t->opt, &st));
+    DMX_TRY(dmx_checkpoint_save_with(t->ckpt_path, t->model, t->opt, &st, t->o->input));
     t->saved = true;
     return DMX_OK;
 }

@@ -4,9 +4,23 @@
  * temporary file, then rename), so an interrupted save never leaves a half-written file.
  *
  * Metadata keys: format ("dimix-checkpoint-1"), model (dmx_model_config_format text), step,
- * epoch, batch, seed (decimal), train (the training configuration, free text). A weights file
- * exported from PyTorch needs only `model` (or load it into a model you build yourself with
- * dmx_checkpoint_load_weights). */
+ * epoch, batch, seed (decimal), train (the training configuration, free text), and what an
+ * application needs to feed the model and name its outputs (dmx_checkpoint_input):
+ *   normalization  "mean=M0,M1,... std=S0,S1,...": one number per input channel, the mean and
+ *                  standard deviation of pixel / 255 the model was trained with (input
+ *                  (x / 255 - mean) / std); each printed with 9 significant digits, so the
+ *                  float reads back bit for bit.
+ *   classes        the class names in label order, one per line ('\n' between names, none at
+ *                  the end). A name cannot hold a newline; any other byte is kept as is.
+ * Files written before these two keys existed still load; dmx_classifier_open then uses mean
+ * 0, std 1 and names "0", "1", ...
+ *
+ * Exported weights (dmx_checkpoint_export, `dimix export`): format "dimix-weights-1", the same
+ * parameters and buffers, `model`, `normalization` and `classes`; no optimizer state and no
+ * training position. Everything that reads a checkpoint's weights reads them too.
+ *
+ * A weights file exported from PyTorch needs only `model` (or load it into a model you build
+ * yourself with dmx_checkpoint_load_weights). */
 #ifndef DIMIX_CHECKPOINT_H
 #define DIMIX_CHECKPOINT_H
 
@@ -27,9 +41,26 @@ typedef struct dmx_train_state {
     char train[DMX_CHECKPOINT_TEXT]; /* how training was configured */
 } dmx_train_state;
 
+#define DMX_CHECKPOINT_MAX_CHANNELS 4
+
+/* The input normalisation and class names a checkpoint records (metadata `normalization` and
+ * `classes`, above). */
+typedef struct dmx_checkpoint_input {
+    int channels; /* entries of mean and std; 0: not recorded */
+    float mean[DMX_CHECKPOINT_MAX_CHANNELS], std[DMX_CHECKPOINT_MAX_CHANNELS];
+    int classes;          /* entries of class_names; 0: not recorded */
+    char **class_names;   /* writing: the caller's; read: owned, dmx_checkpoint_input_free */
+} dmx_checkpoint_input;
+
 /* Saves `model`, the optimizer's state when `opt` is not NULL, and `state` (may be NULL). */
 DMX_API dmx_status dmx_checkpoint_save(const char *path, dmx_model *model, dmx_optimizer *opt,
                                        const dmx_train_state *state);
+/* The same, also recording `input` (may be NULL; channels or classes 0 leave that key out).
+ * Fails on more than DMX_CHECKPOINT_MAX_CHANNELS channels, a std that is not positive, or a
+ * class name with a newline. */
+DMX_API dmx_status dmx_checkpoint_save_with(const char *path, dmx_model *model,
+                                            dmx_optimizer *opt, const dmx_train_state *state,
+                                            const dmx_checkpoint_input *input);
 
 /* Builds the model the checkpoint describes on `dev` and loads its weights; `state` (may be
  * NULL) receives the training position. */
@@ -61,6 +92,14 @@ DMX_API dmx_status dmx_checkpoint_build_model(const dmx_checkpoint *ck, dmx_devi
                                               dmx_model **model);
 DMX_API dmx_status dmx_checkpoint_read_weights(const dmx_checkpoint *ck, dmx_model *model);
 DMX_API dmx_status dmx_checkpoint_read_optimizer(const dmx_checkpoint *ck, dmx_optimizer *opt);
+/* The recorded normalisation and class names; a key the file lacks reads as 0 channels or 0
+ * classes. A key that is present but malformed fails, naming it. */
+DMX_API dmx_status dmx_checkpoint_input_read(const dmx_checkpoint *ck, dmx_checkpoint_input *out);
+DMX_API void dmx_checkpoint_input_free(dmx_checkpoint_input *in);
+/* Writes the weights of the open checkpoint (parameters and buffers: every tensor but the
+ * optimizer's `optim.*`), its `model`, `normalization` and `classes` to `path` (format
+ * "dimix-weights-1"), atomically. No device is involved: tensors are copied from the file. */
+DMX_API dmx_status dmx_checkpoint_export(const dmx_checkpoint *ck, const char *path);
 
 #ifdef __cplusplus
 }

@@ -75,10 +75,13 @@ DMX_API dmx_status dmx_device_sync(dmx_device *dev);
  * backend may launch more than one kernel for an op), the bytes their arguments span (inputs
  * plus outputs: what one pass over each argument moves), and host <-> device transfers
  * (dmx_buffer_read / dmx_buffer_write). For benchmarks and tests; counting costs nothing
- * measurable. One thread per device, as every device call. */
+ * measurable. One thread per device, as every device call. `buffers` and `buffer_bytes` are
+ * the device buffers alive now and their sizes (dmx_buffer_alloc minus dmx_buffer_free): what
+ * dimix holds on the device. */
 typedef struct dmx_device_counters {
     uint64_t ops, op_bytes;
     uint64_t reads, read_bytes, writes, write_bytes;
+    uint64_t buffers, buffer_bytes;
 } dmx_device_counters;
 DMX_API void dmx_device_counters_get(const dmx_device *dev, dmx_device_counters *out);
 

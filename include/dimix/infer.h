@@ -38,13 +38,22 @@ typedef struct dmx_classifier_info {
     float mean[DMX_INFER_MAX_CHANNELS], std[DMX_INFER_MAX_CHANNELS]; /* of pixel / 255 */
     int64_t parameters;            /* scalars in the parameters and buffers */
     uint64_t weight_bytes;         /* device memory the weights take */
-    uint64_t activation_peak_bytes;/* planned activation memory of the largest batch run so far */
+    uint64_t activation_peak_bytes;/* planned activation memory of the largest batch run so far
+                                      (the input images on the device included) */
     int max_batch;                 /* largest batch run so far (0 before the first) */
+    int defaults;                  /* DMX_INFER_DEFAULT_* bits: what the file lacked */
 } dmx_classifier_info;
+
+/* dmx_classifier_info.defaults: the file recorded no normalisation (mean 0, std 1 are used)
+ * or no class names ("0", "1", ... are used). A warning says so when the classifier opens. */
+#define DMX_INFER_DEFAULT_NORMALIZATION 1
+#define DMX_INFER_DEFAULT_CLASSES 2
 
 /* Opens `path` (a checkpoint or exported weights, safetensors) on `dev`. Files written before
  * the normalisation and class names were stored open with mean 0, std 1 and classes named
- * "0", "1", ... and a note through the log callback. */
+ * "0", "1", ... and a warning (on stderr, "dimix: warning: ..."; through the log callback
+ * once dimix/log.h is implemented) and info.defaults set. Image families only: an LRA model
+ * fails with DMX_ERR_UNSUPPORTED. */
 DMX_API dmx_status dmx_classifier_open(const char *path, dmx_device *dev, dmx_classifier **out);
 DMX_API void dmx_classifier_close(dmx_classifier *c);
 
@@ -64,8 +73,14 @@ typedef enum dmx_pixel_layout {
     DMX_LAYOUT_NHWC = 1, /* interleaved: [B, H, W, C] (what image files and windows hold) */
 } dmx_pixel_layout;
 
-/* Classifies `batch` images of the classifier's shape. `logits` and `probs` ([batch, classes],
- * row-major, host memory) may each be NULL; probs are the softmax of the logits. */
+/* Classifies `batch` images of the classifier's shape (channels x height x width: the model's
+ * input size; resize beforehand). `logits` and `probs` ([batch, classes], row-major, host
+ * memory) may each be NULL, not both; probs are the softmax of the logits (computed on the
+ * host in double precision). The normalisation runs on the host: x = pixel / 255 (U8) or the
+ * float as given (F32), then (x - mean[c]) / std[c], the same float operations as training.
+ * The first run of each batch size plans its activations (a pass that executes nothing);
+ * later runs of that size replay the plan. Fails with a message on a NULL or closed
+ * classifier, batch <= 0, NULL pixels or an unknown type or layout. */
 DMX_API dmx_status dmx_classifier_run(dmx_classifier *c, int batch, dmx_pixel_type type,
                                       dmx_pixel_layout layout, const void *pixels,
                                       float *logits, float *probs);

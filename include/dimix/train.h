@@ -56,6 +56,9 @@ typedef struct dmx_eval_result {
     double seconds;     /* wall time, uploads included */
     int classes;
     int64_t *confusion; /* classes x classes [true][predicted], owned by the result */
+    /* With dmx_eval_options.planned: the largest planned activation buffer, and what the
+     * unplanned arena takes for the same batch (0 without planning). */
+    size_t planned_bytes, unplanned_bytes;
 } dmx_eval_result;
 
 DMX_API void dmx_eval_result_free(dmx_eval_result *r);
@@ -66,6 +69,11 @@ typedef struct dmx_eval_options {
     dmx_status (*on_logits)(void *user, int64_t index, dmx_tensor *logits, dmx_tensor *labels);
     void (*on_batch)(void *user, int64_t done, int64_t total); /* progress; may be NULL */
     void *user;
+    /* Plan the activations (docs/inference.md): each batch shape is first run for shapes only,
+     * then its tensors share memory once they have no further reader; logits are the same.
+     * Batches must all have the source's batch size but the last. Uses its own buffer, not
+     * the context's arena. */
+    bool planned;
 } dmx_eval_options;
 
 /* Accuracy, loss and confusion matrix of `model` on one pass over `src` (epoch 0), inference
@@ -103,6 +111,11 @@ typedef struct dmx_train_options {
     /* With dist: every this many steps, compare every rank's parameters with rank 0's
        (dmx_train_result.dist_max_diff); 0: never. */
     int64_t dist_check_every;
+    /* The input normalisation and class names of the training data, recorded in every
+     * checkpoint (dimix/checkpoint.h) so inference can feed the model the same way; may be
+     * NULL (nothing recorded). The caller keeps it alive until dmx_train returns. */
+    const dmx_checkpoint_input *input;
+    volatile sig_atomic_t *stop; /* when it becomes non-zero: checkpoint, then stop */
     /* Progress callbacks (may be NULL). */
     void (*on_step)(void *user, const dmx_step_info *info);
     void (*on_epoch)(void *user, int64_t epoch, const dmx_eval_result *test, double train_loss);
