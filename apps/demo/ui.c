@@ -246,7 +246,7 @@ void demo_ui_render(demo_app *a, const char *busy)
     color(a, BACKGROUND);
     SDL_RenderClear(a->renderer);
     text(a, DEMO_MARGIN, 14, TEXT, "dimix %s demo", dmx_version());
-    text_fit(a, DEMO_MARGIN + 16 * DEMO_CHAR_W, 14, DEMO_TEXT_SCALE, DIM, 62, "%s",
+    text_fit(a, DEMO_MARGIN + 18 * DEMO_CHAR_W, 14, DEMO_TEXT_SCALE, DIM, 60, "%s",
              a->engine.ckpt);
     if (a->canvas.pixels) {
         draw_canvas(a);
