@@ -18,12 +18,12 @@ BUILD_PACKAGES="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libc
   ocl-icd-opencl-dev opencl-headers libclblast-dev libvulkan-dev glslang-tools spirv-tools
   dataset-fashion-mnist"
 # What the test suite adds: the CPU drivers every backend is tested on (PoCL, lavapipe), the
-# Vulkan validation layer and oclgrind as referees, and Open MPI for data-parallel training
-# (tests/mpi; the dimix command is built with MPI when CMake finds it). The main job does not
-# need them: on a machine without a GPU the fast CPU device is its best device, and they pull
-# in LLVM.
+# Vulkan validation layer and oclgrind as referees, Open MPI for data-parallel training
+# (tests/mpi; the dimix command is built with MPI when CMake finds it), SDL2 and Xvfb for the
+# demo's window test. The main job does not need them: on a machine without a GPU the fast CPU
+# device is its best device, and they pull in LLVM.
 TEST_PACKAGES="pocl-opencl-icd clinfo mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  oclgrind libopenmpi-dev openmpi-bin"
+  oclgrind libopenmpi-dev openmpi-bin xvfb xauth libsdl2-dev"
 
 packages=$BUILD_PACKAGES
 [ "$job" = test ] && packages="$packages $TEST_PACKAGES"
