@@ -115,7 +115,6 @@ typedef struct dmx_train_options {
      * checkpoint (dimix/checkpoint.h) so inference can feed the model the same way; may be
      * NULL (nothing recorded). The caller keeps it alive until dmx_train returns. */
     const dmx_checkpoint_input *input;
-    volatile sig_atomic_t *stop; /* when it becomes non-zero: checkpoint, then stop */
     /* Progress callbacks (may be NULL). */
     void (*on_step)(void *user, const dmx_step_info *info);
     void (*on_epoch)(void *user, int64_t epoch, const dmx_eval_result *test, double train_loss);
