@@ -5,10 +5,12 @@
 
 #include "dimix/log.h"
 
+#ifndef DMX_PRINTF
 #if defined(__GNUC__)
 #define DMX_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define DMX_PRINTF(a, b)
+#endif
 #endif
 
 /* Formats and delivers one message when `level` is within the current level. */

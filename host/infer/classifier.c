@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "device/backend.h"
 #include "dimix/infer.h"
 #include "infer/planned.h"
@@ -31,18 +32,8 @@ struct dmx_classifier {
     size_t logits_elems;
 };
 
-/* A note for the application. The library's log callback (dimix/log.h) is implemented on
- * another branch; until it is merged, notes go to stderr with the same "dimix: " prefix. */
-static void note(const char *fmt, ...) DMX_PRINTF(1, 2);
-static void note(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "dimix: warning: %s\n", line);
-}
+/* A note for the application, through the log callback (dimix/log.h). */
+#define note(...) dmx_log(DMX_LOG_WARN, __VA_ARGS__)
 
 static dmx_status check_classifier(const dmx_classifier *c, const char *what)
 {

@@ -24,17 +24,26 @@ static const char *library_name(const char *env, const char *fallback)
 static void load_cl(void)
 {
     const char *name = library_name("DIMIX_OPENCL_LIBRARY", "libOpenCL.so.1");
-    void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
+    /* OpenCL already in the process (a tool such as oclgrind preloads its own runtime, or the
+     * application links the ICD loader itself) is used as it is, unless the user named one. */
+    const char *env = getenv("DIMIX_OPENCL_LIBRARY");
+    void *lib = NULL; /* RTLD_DEFAULT is a null handle in glibc: `in_process` tells them apart */
+    const bool in_process = (!env || !*env) && dlsym(RTLD_DEFAULT, "clGetPlatformIDs");
+    if (in_process)
+        name = "the process's OpenCL";
+    else
+        lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!in_process && !lib) {
         snprintf(cl_why, sizeof cl_why, "%s not found (%s): install ocl-icd-libopencl1 and an "
                  "OpenCL driver", name, dlerror());
         return;
     }
 #define DMX_CL_RESOLVE(fn)                                                                   \
-    if (!(dmx_cl_fn.fn = (__typeof__(dmx_cl_fn.fn))dlsym(lib, #fn))) {                       \
+    if (!(dmx_cl_fn.fn = (__typeof__(dmx_cl_fn.fn))dlsym(in_process ? RTLD_DEFAULT : lib, #fn))) {\
         snprintf(cl_why, sizeof cl_why, "%s lacks %s: an OpenCL 1.2 ICD loader is needed",    \
                  name, #fn);                                                                 \
-        dlclose(lib);                                                                        \
+        if (!in_process)                                                             \
+            dlclose(lib);                                                                    \
         return;                                                                              \
     }
     DMX_CL_FUNCTIONS(DMX_CL_RESOLVE)
