@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "cpu/cpu_scratch.h"
 #include "cpu/cpu_blas.h"
 #include "cpu/cpu_kernels.h"
 
@@ -35,30 +36,14 @@ static mix_dims dims_of(const dmx_p_mix_linear *p)
 static bool strided_groups(const mix_dims *d) { return d->R1 == 1 && d->R2 == 1; }
 
 /* Scratch for gathered groups, grown as needed and reused (no allocation per call once warm). */
-static _Thread_local float *scratch;
-static _Thread_local size_t scratch_cap;
-
-static _Thread_local float *bias_scratch;
-static _Thread_local size_t bias_cap;
-
 static float *scratch_bias(int64_t floats)
 {
-    if ((size_t)floats > bias_cap) {
-        free(bias_scratch);
-        bias_scratch = malloc((size_t)floats * sizeof *bias_scratch);
-        bias_cap = bias_scratch ? (size_t)floats : 0;
-    }
-    return bias_scratch;
+    return dmx_cpu_scratch(DMX_SCRATCH_MIX_BIAS, (size_t)floats);
 }
 
 static float *scratch_get(size_t floats)
 {
-    if (floats > scratch_cap) {
-        free(scratch);
-        scratch = malloc(floats * sizeof *scratch);
-        scratch_cap = scratch ? floats : 0;
-    }
-    return scratch;
+    return dmx_cpu_scratch(DMX_SCRATCH_MIX_GROUPS, floats);
 }
 
 /* dst[g][(m, r2)][k] = src[m, j, k, r1, r2] for g = j R1 + r1, k < K (K = Din or Dout).

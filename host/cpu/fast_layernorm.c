@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "cpu/cpu_scratch.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/fast_kernels.h"
 
@@ -86,10 +87,6 @@ SIMD_CLONES static void grad_rows(const float *restrict dy, const float *restric
     }
 }
 
-/* Per-block partial sums, grown once and reused (no allocation per step). */
-static _Thread_local float *partial;
-static _Thread_local size_t partial_cap;
-
 dmx_status dmx_fast_layernorm_bwd(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
@@ -100,15 +97,10 @@ dmx_status dmx_fast_layernorm_bwd(dmx_device *dev, const dmx_op_call *call)
     float *dx = dmx_cpu_f32(call, 5), *dgamma = dmx_cpu_f32(call, 6), *dbeta = dmx_cpu_f32(call, 7);
     const int64_t R = p->rows, C = p->cols, blocks = (R + ROWS - 1) / ROWS;
     const size_t need = (size_t)(blocks * 2 * C);
-    if (need > partial_cap) {
-        free(partial);
-        partial = malloc(need * sizeof *partial);
-        partial_cap = partial ? need : 0;
-        if (!partial)
-            return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "layernorm_bwd: %zu floats of host memory",
-                            need);
-    }
-    float *part = partial;
+    /* per-block partial sums: this thread's scratch, grown once (no allocation per step) */
+    float *part = dmx_cpu_scratch(DMX_SCRATCH_LAYERNORM, need);
+    if (!part)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "layernorm_bwd: %zu floats of host memory", need);
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(R * C))
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t r0 = b * ROWS, n = R - r0 < ROWS ? R - r0 : ROWS;

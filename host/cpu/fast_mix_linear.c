@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "cpu/cpu_scratch.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/fast_kernels.h"
 #include "cpu/fast_simd.h"
@@ -61,17 +62,9 @@ static bool fast_shape(const mix_dims *d)
 
 /* Weights (and bias) rearranged per call, grown once and reused: no allocation
  * per step. */
-static _Thread_local float *scratch;
-static _Thread_local size_t scratch_cap;
-
 static float *scratch_get(size_t floats)
 {
-    if (floats > scratch_cap) {
-        free(scratch);
-        scratch = malloc(floats * sizeof *scratch);
-        scratch_cap = scratch ? floats : 0;
-    }
-    return scratch;
+    return dmx_cpu_scratch(DMX_SCRATCH_FAST_WEIGHTS, floats);
 }
 
 /* out[o][:L] (+)= init[o][:L] + sum_k w[o][k][:L] * in[k][:L] for o < kout

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "cpu/cpu_scratch.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/fast_kernels.h"
 
@@ -30,17 +31,9 @@ typedef struct stage_dims {
 } stage_dims;
 
 /* Three hidden buffers per calling thread, grown once and reused: no allocation per step. */
-static _Thread_local float *hidden;
-static _Thread_local size_t hidden_cap;
-
 static float *hidden_get(size_t floats)
 {
-    if (floats > hidden_cap) {
-        free(hidden);
-        hidden = malloc(floats * sizeof *hidden);
-        hidden_cap = hidden ? floats : 0;
-    }
-    return hidden;
+    return dmx_cpu_scratch(DMX_SCRATCH_MIX_MLP, floats);
 }
 
 /* A host buffer viewed as one op argument, so a slice can go through the fast kernels'

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/cpu_scratch.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/fast_simd.h"
 
@@ -37,17 +38,9 @@ typedef struct mix_grad {
 } mix_grad;
 
 /* Weight panels, per calling thread, grown once and reused: no allocation per step. */
-static _Thread_local float *panel;
-static _Thread_local size_t panel_cap;
-
 static float *panel_get(int64_t floats)
 {
-    if ((size_t)floats > panel_cap) {
-        free(panel);
-        panel = aligned_alloc(64, ((size_t)floats * sizeof(float) + 63) / 64 * 64);
-        panel_cap = panel ? (size_t)floats : 0;
-    }
-    return panel;
+    return dmx_cpu_scratch(DMX_SCRATCH_SIMD_PANEL, (size_t)floats);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
