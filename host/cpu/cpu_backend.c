@@ -136,5 +136,6 @@ const dmx_backend dmx_cpu_ref_backend = {
     .buffer_copy = dmx_cpu_host_buffer_copy,
     .sync = dmx_cpu_host_sync,
     .supports = NULL,
+    .concurrent_calls = true,
     .ops = dmx_cpu_ref_ops,
 };

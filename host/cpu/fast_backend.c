@@ -62,5 +62,6 @@ const dmx_backend dmx_cpu_fast_backend = {
     .buffer_copy = dmx_cpu_host_buffer_copy,
     .sync = dmx_cpu_host_sync,
     .supports = NULL,
+    .concurrent_calls = true,
     .ops = fast_ops,
 };

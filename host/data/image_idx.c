@@ -1,16 +1,17 @@
 /* IDX files (MNIST, Fashion-MNIST): a big-endian header (magic 0x00000803 for a 3-D ubyte
  * array of images, 0x00000801 for a 1-D ubyte array of labels, then one uint32 per dimension)
- * followed by the data, row-major. Read through zlib, which passes plain files through
- * unchanged, so `name` and `name.gz` take the same path. */
+ * followed by the data, row-major. A plain file is read with stdio, a gzip one (found by its
+ * magic bytes, whatever its name) through zlib, so without zlib the plain files still load. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "core/error.h"
 #include "data/image_dataset.h"
 #include "data/image_files.h"
+#include "data/zlib_api.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -30,10 +31,27 @@ static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullove
                                               "Coat",        "Sandal",  "Shirt",    "Sneaker",
                                               "Bag",         "Ankle boot"};
 
-/* Opens dir/base, else dir/base.gz; `path` gets the name opened. */
-static dmx_status idx_open(const char *dir, const char *base, char *path, size_t cap, gzFile *out)
+/* An open IDX file: exactly one of `plain` and `gz` is set. */
+typedef struct idx_stream {
+    FILE *plain;
+    gzFile gz;
+    const dmx_zlib_api *z;
+} idx_stream;
+
+static void idx_close(idx_stream *f)
 {
-    *out = NULL;
+    if (f->plain)
+        fclose(f->plain);
+    if (f->gz)
+        f->z->gzclose(f->gz);
+    *f = (idx_stream){0};
+}
+
+/* Opens dir/base, else dir/base.gz; `path` gets the name opened. */
+static dmx_status idx_open(const char *dir, const char *base, char *path, size_t cap,
+                           idx_stream *out)
+{
+    *out = (idx_stream){0};
     DMX_TRY(dmx_path_join(path, cap, dir, base));
     if (!dmx_is_regular_file(path)) {
         size_t n = strlen(path);
@@ -46,39 +64,76 @@ static dmx_status idx_open(const char *dir, const char *base, char *path, size_t
                             path);
         }
     }
-    gzFile f = gzopen(path, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f)
         return dmx_fail(DMX_ERR_IO, "cannot open IDX file '%s'", path);
-    gzbuffer(f, 1u << 18);
-    *out = f;
+    unsigned char magic[2] = {0, 0};
+    size_t got = fread(magic, 1, 2, f);
+    if (got < 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+        rewind(f);
+        setvbuf(f, NULL, _IOFBF, 1u << 18);
+        out->plain = f;
+        return DMX_OK;
+    }
+    fclose(f);
+    char what[DMX_PATH_CAPACITY + 32];
+    snprintf(what, sizeof what, "the gzip IDX file '%s'", path);
+    DMX_TRY(dmx_zlib(what, &out->z));
+    out->gz = out->z->gzopen(path, "rb");
+    if (!out->gz)
+        return dmx_fail(DMX_ERR_IO, "cannot open IDX file '%s'", path);
+    out->z->gzbuffer(out->gz, 1u << 18);
+    return DMX_OK;
+}
+
+/* Up to `bytes` into dst; the count read (0 at the end, -1 on an error). */
+static long long idx_chunk(idx_stream *f, void *dst, size_t bytes)
+{
+    if (f->plain) {
+        size_t n = fread(dst, 1, bytes, f->plain);
+        return n == 0 && ferror(f->plain) ? -1 : (long long)n;
+    }
+    return f->z->gzread(f->gz, dst, (unsigned)bytes);
+}
+
+/* After a short read: an I/O error or a corrupt gzip stream is reported; a clean end, or a
+ * gzip stream that just stops (Z_BUF_ERROR), is left to the caller. */
+static dmx_status idx_stream_error(idx_stream *f, const char *path, int *zerr)
+{
+    *zerr = Z_OK;
+    if (f->plain)
+        return ferror(f->plain) ? dmx_fail(DMX_ERR_IO, "read error in IDX file '%s'", path)
+                                : DMX_OK;
+    const char *zmsg = f->z->gzerror(f->gz, zerr);
+    if (*zerr == Z_ERRNO)
+        return dmx_fail(DMX_ERR_IO, "read error in IDX file '%s'", path);
+    if (*zerr != Z_OK && *zerr != Z_BUF_ERROR)
+        return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' is corrupt (zlib: %s)", path, zmsg);
     return DMX_OK;
 }
 
 /* Reads exactly `bytes`; a short read is a truncated file, a zlib failure a corrupt one. */
-static dmx_status idx_read(gzFile f, const char *path, const char *what, void *dst, size_t bytes)
+static dmx_status idx_read(idx_stream *f, const char *path, const char *what, void *dst,
+                           size_t bytes)
 {
     size_t got = 0;
     while (got < bytes) {
         size_t chunk = bytes - got < (1u << 30) ? bytes - got : (1u << 30);
-        int n = gzread(f, (uint8_t *)dst + got, (unsigned)chunk);
+        long long n = idx_chunk(f, (uint8_t *)dst + got, chunk);
         if (n <= 0)
             break;
         got += (size_t)n;
     }
     if (got == bytes)
         return DMX_OK;
-    int zerr = Z_OK;
-    const char *zmsg = gzerror(f, &zerr);
-    if (zerr == Z_ERRNO)
-        return dmx_fail(DMX_ERR_IO, "read error in IDX file '%s'", path);
-    if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-        return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' is corrupt (zlib: %s)", path, zmsg);
+    int zerr;
+    DMX_TRY(idx_stream_error(f, path, &zerr));
     return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' is truncated: %s needs %zu bytes, found %zu",
                     path, what, bytes, got);
 }
 
 /* Checks the magic and reads the `ndims` dimensions. */
-static dmx_status idx_header(gzFile f, const char *path, uint32_t magic, int ndims,
+static dmx_status idx_header(idx_stream *f, const char *path, uint32_t magic, int ndims,
                              uint32_t *dims)
 {
     uint8_t bytes[4 * 4];
@@ -98,20 +153,17 @@ static dmx_status idx_header(gzFile f, const char *path, uint32_t magic, int ndi
 }
 
 /* Nothing may follow the data: trailing bytes mean the header and the file disagree. */
-static dmx_status idx_expect_end(gzFile f, const char *path)
+static dmx_status idx_expect_end(idx_stream *f, const char *path)
 {
     uint8_t extra[64];
-    int n = gzread(f, extra, sizeof extra);
-    if (n > 0)
+    if (idx_chunk(f, extra, sizeof extra) > 0)
         return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' has bytes after the data its header "
                                         "describes", path);
-    int zerr = Z_OK;
-    const char *zmsg = gzerror(f, &zerr);
-    if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-        return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' is corrupt (zlib: %s)", path, zmsg);
+    int zerr;
+    DMX_TRY(idx_stream_error(f, path, &zerr));
     if (zerr == Z_BUF_ERROR)
         return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' is a truncated gzip stream (zlib: %s)",
-                        path, zmsg);
+                        path, f->z->gzerror(f->gz, &zerr));
     return DMX_OK;
 }
 
@@ -168,11 +220,11 @@ static dmx_status describe(dmx_image_dataset *ds, dmx_idx_kind kind)
 
 /* A plain (not gzip) file's size is known before reading: checking it against the header
  * turns a corrupt header into an error before a huge allocation. */
-static dmx_status idx_check_plain_size(gzFile f, const char *path, uint64_t header_bytes,
-                                       uint64_t data_bytes)
+static dmx_status idx_check_plain_size(const idx_stream *f, const char *path,
+                                       uint64_t header_bytes, uint64_t data_bytes)
 {
     struct stat st;
-    if (!gzdirect(f) || stat(path, &st) != 0)
+    if (!f->plain || stat(path, &st) != 0)
         return DMX_OK;
     uint64_t size = (uint64_t)st.st_size, want = header_bytes + data_bytes;
     if (size < want)
@@ -187,7 +239,7 @@ static dmx_status idx_check_plain_size(gzFile f, const char *path, uint64_t head
 }
 
 typedef struct idx_pair {
-    gzFile images, labels;
+    idx_stream images, labels;
     char image_path[DMX_PATH_CAPACITY], label_path[DMX_PATH_CAPACITY];
     uint32_t image_dims[3], label_count;
 } idx_pair;
@@ -199,18 +251,18 @@ static dmx_status open_pair(const char *dir, dmx_split split, idx_pair *p)
     char base[64];
     snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
     DMX_TRY(idx_open(dir, base, p->image_path, sizeof p->image_path, &p->images));
-    DMX_TRY(idx_header(p->images, p->image_path, IDX_MAGIC_IMAGES, 3, p->image_dims));
+    DMX_TRY(idx_header(&p->images, p->image_path, IDX_MAGIC_IMAGES, 3, p->image_dims));
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
     DMX_TRY(idx_open(dir, base, p->label_path, sizeof p->label_path, &p->labels));
-    DMX_TRY(idx_header(p->labels, p->label_path, IDX_MAGIC_LABELS, 1, &p->label_count));
+    DMX_TRY(idx_header(&p->labels, p->label_path, IDX_MAGIC_LABELS, 1, &p->label_count));
     const uint32_t *d = p->image_dims;
     if (d[0] == 0 || d[1] == 0 || d[2] == 0 || d[1] > DMX_IMAGE_MAX_SIDE ||
         d[2] > DMX_IMAGE_MAX_SIDE)
         return dmx_fail(DMX_ERR_FORMAT, "IDX file '%s' describes %u images of %u x %u: not a "
                                         "valid dataset (sides 1..%d, at least one image)",
                         p->image_path, d[0], d[1], d[2], DMX_IMAGE_MAX_SIDE);
-    DMX_TRY(idx_check_plain_size(p->images, p->image_path, 16, (uint64_t)d[0] * d[1] * d[2]));
-    DMX_TRY(idx_check_plain_size(p->labels, p->label_path, 8, p->label_count));
+    DMX_TRY(idx_check_plain_size(&p->images, p->image_path, 16, (uint64_t)d[0] * d[1] * d[2]));
+    DMX_TRY(idx_check_plain_size(&p->labels, p->label_path, 8, p->label_count));
     if (d[0] != p->label_count)
         return dmx_fail(DMX_ERR_FORMAT, "IDX count mismatch: '%s' holds %u images but '%s' "
                                         "holds %u labels",
@@ -221,14 +273,14 @@ static dmx_status open_pair(const char *dir, dmx_split split, idx_pair *p)
 static dmx_status read_pair(idx_pair *p, dmx_idx_kind kind, dmx_image_dataset *ds)
 {
     size_t pixels = (size_t)ds->count * (size_t)ds->height * (size_t)ds->width;
-    DMX_TRY(idx_read(p->images, p->image_path, "the images", ds->pixels, pixels));
-    DMX_TRY(idx_expect_end(p->images, p->image_path));
+    DMX_TRY(idx_read(&p->images, p->image_path, "the images", ds->pixels, pixels));
+    DMX_TRY(idx_expect_end(&p->images, p->image_path));
     uint8_t *raw = malloc((size_t)ds->count);
     if (!raw)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "no memory for the labels of '%s'", p->label_path);
-    dmx_status s = idx_read(p->labels, p->label_path, "the labels", raw, (size_t)ds->count);
+    dmx_status s = idx_read(&p->labels, p->label_path, "the labels", raw, (size_t)ds->count);
     if (s == DMX_OK)
-        s = idx_expect_end(p->labels, p->label_path);
+        s = idx_expect_end(&p->labels, p->label_path);
     if (s == DMX_OK)
         s = store_labels(ds, raw, p->label_path, kind);
     free(raw);
@@ -259,10 +311,8 @@ dmx_status dmx_idx_load(const char *dir, const dmx_image_load_options *opts,
         s = read_pair(p, kind, ds);
     if (s == DMX_OK)
         s = describe(ds, kind);
-    if (p->images)
-        gzclose(p->images);
-    if (p->labels)
-        gzclose(p->labels);
+    idx_close(&p->images);
+    idx_close(&p->labels);
     free(p);
     if (s != DMX_OK) {
         dmx_image_dataset_free(ds);

@@ -2,11 +2,12 @@
  * chunks with CRCs, IHDR, the zlib stream spread over IDAT chunks, and the five row filters. */
 #include "data/png_read.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "core/error.h"
+#include "data/zlib_api.h"
 
 #define PNG_MAX_SIDE 16384
 #define PNG_MAX_PIXELS (1u << 26)
@@ -23,6 +24,7 @@ typedef struct png_state {
     int width, height;
     uint8_t *raw;      /* height rows of 1 filter byte + width pixels */
     size_t raw_size;
+    const dmx_zlib_api *zl; /* chunk CRCs and the pixel data */
     z_stream z;
     int z_open, z_done, seen_idat;
 } png_state;
@@ -49,7 +51,7 @@ static dmx_status parse_ihdr(png_state *st, const uint8_t *d, uint32_t len)
     st->raw = malloc(st->raw_size);
     if (!st->raw)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: %zu bytes", st->name, st->raw_size);
-    if (inflateInit(&st->z) != Z_OK)
+    if (st->zl->inflateInit_(&st->z, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "%s: zlib inflateInit failed", st->name);
     st->z_open = 1;
     st->z.next_out = st->raw;
@@ -65,7 +67,7 @@ static dmx_status inflate_idat(png_state *st, const uint8_t *d, uint32_t len)
     while (st->z.avail_in > 0) {
         if (st->z_done)
             return dmx_fail(DMX_ERR_FORMAT, "%s: data after the end of the zlib stream", st->name);
-        int rc = inflate(&st->z, Z_NO_FLUSH);
+        int rc = st->zl->inflate(&st->z, Z_NO_FLUSH);
         if (rc == Z_STREAM_END)
             st->z_done = 1;
         else if (rc == Z_BUF_ERROR && st->z.avail_out == 0)
@@ -118,7 +120,7 @@ static dmx_status walk_chunks(png_state *st, const uint8_t *data, size_t size)
         if (len > size - pos - 12)
             return dmx_fail(DMX_ERR_FORMAT, "%s: chunk '%.4s' at byte %zu runs past the end",
                             st->name, (const char *)type, pos);
-        uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), type, len + 4);
+        uint32_t crc = (uint32_t)st->zl->crc32(st->zl->crc32(0L, Z_NULL, 0), type, len + 4);
         if (crc != be32(body + len))
             return dmx_fail(DMX_ERR_FORMAT, "%s: chunk '%.4s' at byte %zu fails its CRC", st->name,
                             (const char *)type, pos);
@@ -146,6 +148,9 @@ dmx_status dmx_png_decode_gray8(const uint8_t *data, size_t size, const char *na
         return dmx_fail(DMX_ERR_FORMAT, "%s: not a PNG file (%zu bytes, no PNG signature)", name,
                         size);
     png_state st = {.name = name};
+    char what[300];
+    snprintf(what, sizeof what, "the PNG image %s", name);
+    DMX_TRY(dmx_zlib(what, &st.zl));
     dmx_status s = walk_chunks(&st, data, size);
     if (s == DMX_OK && !st.seen_idat)
         s = dmx_fail(DMX_ERR_FORMAT, "%s: no IDAT chunk (no pixel data)", name);
@@ -167,7 +172,7 @@ dmx_status dmx_png_decode_gray8(const uint8_t *data, size_t size, const char *na
         *pixels = NULL;
     }
     if (st.z_open)
-        inflateEnd(&st.z);
+        st.zl->inflateEnd(&st.z);
     free(st.raw);
     return s;
 }

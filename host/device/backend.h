@@ -4,6 +4,7 @@
 #ifndef DMX_DEVICE_BACKEND_H
 #define DMX_DEVICE_BACKEND_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "dimix/device.h"
@@ -32,6 +33,11 @@ typedef struct dmx_backend {
     /* NULL: every op in `ops` accepts every valid call. */
     bool (*supports)(dmx_device *dev, const dmx_op_call *call);
     const dmx_op_fn *ops; /* DMX_OP_COUNT entries; NULL entry = op missing */
+    /* true: ops and transfers may run concurrently from several threads on one device (they
+     * touch only their arguments and per-thread scratch: the CPU backends). false: a queue,
+     * cached kernels and their arguments are shared per device, so the registry runs every
+     * call on the device under the device's lock (OpenCL, Vulkan). */
+    bool concurrent_calls;
 } dmx_backend;
 
 struct dmx_device {
@@ -39,8 +45,18 @@ struct dmx_device {
     int index; /* within the backend */
     dmx_device_info info;
     void *impl;
-    dmx_device_counters counters; /* dmx_device_counters_get */
+    dmx_device_counters counters; /* dmx_device_counters_get; updated under `lock` */
+    /* Recursive (a backend may call back into the registry). Held around every backend call
+     * unless the backend allows concurrent calls, and around every counter update. */
+    pthread_mutex_t lock;
 };
+
+/* The device's lock for a backend call: taken unless the backend allows concurrent calls.
+ * Returns whether it was taken, for dmx_device_call_end. */
+bool dmx_device_call_begin(dmx_device *dev);
+void dmx_device_call_end(dmx_device *dev, bool locked);
+/* One op counted (under the lock): dmx_op_run. */
+void dmx_device_count_op(dmx_device *dev, uint64_t arg_bytes);
 
 struct dmx_buffer {
     dmx_device *dev;

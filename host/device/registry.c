@@ -220,10 +220,20 @@ dmx_status dmx_device_open(const char *name, dmx_device **out)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_device_open: out of host memory");
     dev->backend = dmx_backends[b];
     dev->index = local;
+    pthread_mutexattr_t attr;
+    bool lock_made = pthread_mutexattr_init(&attr) == 0 &&
+                     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0 &&
+                     pthread_mutex_init(&dev->lock, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    if (!lock_made) {
+        free(dev);
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "opening device %s: cannot create its lock", name);
+    }
     dmx_status s = dmx_device_get_info(index, &dev->info);
     if (s == DMX_OK)
         s = dev->backend->device_open(dev);
     if (s != DMX_OK) {
+        pthread_mutex_destroy(&dev->lock);
         free(dev);
         return dmx_fail_context(s, "opening device %s: ", name);
     }
@@ -236,22 +246,62 @@ void dmx_device_close(dmx_device *dev)
     if (!dev)
         return;
     dev->backend->device_close(dev);
+    pthread_mutex_destroy(&dev->lock);
     free(dev);
+}
+
+bool dmx_device_call_begin(dmx_device *dev)
+{
+    if (dev->backend->concurrent_calls)
+        return false;
+    pthread_mutex_lock(&dev->lock);
+    return true;
+}
+
+void dmx_device_call_end(dmx_device *dev, bool locked)
+{
+    if (locked)
+        pthread_mutex_unlock(&dev->lock);
+}
+
+/* Counter updates from concurrent calls (CPU devices) must not lose increments. */
+static void count(dmx_device *dev, uint64_t *counter, int64_t delta)
+{
+    pthread_mutex_lock(&dev->lock);
+    *counter += (uint64_t)delta;
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void dmx_device_count_op(dmx_device *dev, uint64_t arg_bytes)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->counters.ops++;
+    dev->counters.op_bytes += arg_bytes;
+    pthread_mutex_unlock(&dev->lock);
 }
 
 const dmx_device_info *dmx_device_info_of(const dmx_device *dev) { return dev ? &dev->info : NULL; }
 
 void dmx_device_counters_get(const dmx_device *dev, dmx_device_counters *out)
 {
-    if (out)
-        *out = dev ? dev->counters : (dmx_device_counters){0};
+    if (!out)
+        return;
+    *out = (dmx_device_counters){0};
+    if (!dev)
+        return;
+    dmx_device *d = (dmx_device *)dev; /* the lock, not the device, changes */
+    pthread_mutex_lock(&d->lock);
+    *out = d->counters;
+    pthread_mutex_unlock(&d->lock);
 }
 
 dmx_status dmx_device_sync(dmx_device *dev)
 {
     if (!dev)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_device_sync: device is NULL");
+    bool locked = dmx_device_call_begin(dev);
     dmx_status s = dev->backend->sync(dev);
+    dmx_device_call_end(dev, locked);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: ", dev->info.name);
 }
 
@@ -274,13 +324,17 @@ dmx_status dmx_buffer_alloc(dmx_device *dev, size_t bytes, dmx_buffer **out)
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "dmx_buffer_alloc: out of host memory");
     buf->dev = dev;
     buf->size = bytes;
+    bool locked = dmx_device_call_begin(dev);
     dmx_status s = dev->backend->buffer_alloc(buf);
+    dmx_device_call_end(dev, locked);
     if (s != DMX_OK) {
         free(buf);
         return dmx_fail_context(s, "%s: allocating %zu bytes: ", dev->info.name, bytes);
     }
+    pthread_mutex_lock(&dev->lock);
     dev->counters.buffers++;
     dev->counters.buffer_bytes += bytes;
+    pthread_mutex_unlock(&dev->lock);
     *out = buf;
     return DMX_OK;
 }
@@ -289,9 +343,14 @@ void dmx_buffer_free(dmx_buffer *buf)
 {
     if (!buf)
         return;
-    buf->dev->counters.buffers--;
-    buf->dev->counters.buffer_bytes -= buf->size;
-    buf->dev->backend->buffer_free(buf);
+    dmx_device *dev = buf->dev;
+    bool locked = dmx_device_call_begin(dev);
+    dev->backend->buffer_free(buf);
+    dmx_device_call_end(dev, locked);
+    pthread_mutex_lock(&dev->lock);
+    dev->counters.buffers--;
+    dev->counters.buffer_bytes -= buf->size;
+    pthread_mutex_unlock(&dev->lock);
     free(buf);
 }
 
@@ -321,9 +380,11 @@ dmx_status dmx_buffer_write(dmx_buffer *buf, size_t offset, const void *src, siz
         dmx_plan_note_range(buf, offset, bytes);
         return DMX_OK;
     }
-    buf->dev->counters.writes++;
-    buf->dev->counters.write_bytes += bytes;
+    count(buf->dev, &buf->dev->counters.writes, 1);
+    count(buf->dev, &buf->dev->counters.write_bytes, (int64_t)bytes);
+    bool locked = dmx_device_call_begin(buf->dev);
     dmx_status s = buf->dev->backend->buffer_write(buf, offset, src, bytes);
+    dmx_device_call_end(buf->dev, locked);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer write: ", buf->dev->info.name);
 }
 
@@ -343,9 +404,11 @@ dmx_status dmx_buffer_read(dmx_buffer *buf, size_t offset, void *dst, size_t byt
             memcpy((unsigned char *)dst + i, &one, 4);
         return DMX_OK;
     }
-    buf->dev->counters.reads++;
-    buf->dev->counters.read_bytes += bytes;
+    count(buf->dev, &buf->dev->counters.reads, 1);
+    count(buf->dev, &buf->dev->counters.read_bytes, (int64_t)bytes);
+    bool locked = dmx_device_call_begin(buf->dev);
     dmx_status s = buf->dev->backend->buffer_read(buf, offset, dst, bytes);
+    dmx_device_call_end(buf->dev, locked);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer read: ", buf->dev->info.name);
 }
 
@@ -367,7 +430,9 @@ dmx_status dmx_buffer_copy(dmx_buffer *src, size_t src_offset, dmx_buffer *dst, 
             dmx_plan_note_range(dst, dst_offset, bytes);
         return DMX_OK;
     }
+    bool locked = dmx_device_call_begin(src->dev);
     dmx_status s = src->dev->backend->buffer_copy(src, src_offset, dst, dst_offset, bytes);
+    dmx_device_call_end(src->dev, locked);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s: buffer copy: ", src->dev->info.name);
 }
 

@@ -73,12 +73,17 @@ dmx_status dmx_op_run(dmx_device *dev, const dmx_op_call *call)
         return dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
     if (dmx_plan_note_call(call))
         return DMX_OK; /* a planning pass: shapes and lifetimes only */
-    if (!dmx_op_supported(dev, call))
+    bool locked = dmx_device_call_begin(dev);
+    if (!dmx_op_supported(dev, call)) {
+        dmx_device_call_end(dev, locked);
         return dmx_fail(DMX_ERR_UNSUPPORTED, "%s is not supported on %s (%s)", d->name,
                         dev->info.name, dev->info.description);
-    dev->counters.ops++;
+    }
+    uint64_t arg_bytes = 0;
     for (int i = 0; i < d->n_in + d->n_out && i < DMX_MAX_ARGS; i++)
-        dev->counters.op_bytes += call->args[i].buf ? call->args[i].count * 4 : 0;
+        arg_bytes += call->args[i].buf ? call->args[i].count * 4 : 0;
+    dmx_device_count_op(dev, arg_bytes);
     s = dev->backend->ops[call->op](dev, call);
+    dmx_device_call_end(dev, locked);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
 }

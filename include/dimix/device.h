@@ -63,7 +63,9 @@ DMX_API int dmx_device_count(void);
 /* Description of device `index` in [0, dmx_device_count()). */
 DMX_API dmx_status dmx_device_get_info(int index, dmx_device_info *out);
 
-/* Opens a device by name (see above). */
+/* Opens a device by name (see above). A handle may be called from any thread: on OpenCL and
+ * Vulkan every call into it runs under the handle's lock (serialised); on the CPU devices calls
+ * run concurrently. Two handles on one physical device have their own queues. */
 DMX_API dmx_status dmx_device_open(const char *name, dmx_device **out);
 DMX_API void dmx_device_close(dmx_device *dev);
 DMX_API const dmx_device_info *dmx_device_info_of(const dmx_device *dev);
@@ -75,9 +77,9 @@ DMX_API dmx_status dmx_device_sync(dmx_device *dev);
  * backend may launch more than one kernel for an op), the bytes their arguments span (inputs
  * plus outputs: what one pass over each argument moves), and host <-> device transfers
  * (dmx_buffer_read / dmx_buffer_write). For benchmarks and tests; counting costs nothing
- * measurable. One thread per device, as every device call. `buffers` and `buffer_bytes` are
- * the device buffers alive now and their sizes (dmx_buffer_alloc minus dmx_buffer_free): what
- * dimix holds on the device. */
+ * measurable. Safe from any thread (updated under the device's lock). `buffers` and
+ * `buffer_bytes` are the device buffers alive now and their sizes (dmx_buffer_alloc minus
+ * dmx_buffer_free): what dimix holds on the device. */
 typedef struct dmx_device_counters {
     uint64_t ops, op_bytes;
     uint64_t reads, read_bytes, writes, write_bytes;

@@ -11,7 +11,8 @@
  * not the sum of all of them (dmx_classifier_info reports the peak).
  *
  * Threads: a dmx_classifier may be used from any thread; calls on one classifier are
- * serialised by a lock inside it. Classifiers on different devices run in parallel. The
+ * serialised by a lock inside it. Several classifiers may share one device handle (its own
+ * lock serialises GPU calls); classifiers on different devices run in parallel. The
  * classifier does not own the device: close every classifier before closing its device. */
 #ifndef DIMIX_INFER_H
 #define DIMIX_INFER_H

@@ -71,7 +71,7 @@ static void *work(void *p)
 {
     worker *w = p;
     w->ok = 1;
-    for (int it = 0; it < 10; it++) {
+    for (int it = 0; it < 24; it++) {
         float z[B * K];
         int batch = it % 2 ? B : 2; /* two batch sizes: two plans, replayed in turn */
         if (dmx_classifier_run(w->c, batch, DMX_PIXELS_U8, DMX_LAYOUT_NCHW, pixels, z, NULL) !=
@@ -239,6 +239,21 @@ int main(int argc, char **argv)
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     CHECK(w[0].ok && w[1].ok, "threads got other logits or failed");
+
+    /* Two classifiers on one device, one thread each: their calls interleave on the device's
+     * queue and cached kernels, which the device's own lock serialises (OpenCL, Vulkan). */
+    dmx_classifier *c2 = NULL;
+    CHECK(dmx_classifier_open(ckpt, dev, &c2) == DMX_OK, "second classifier: %s",
+          dmx_last_error());
+    if (c2) {
+        worker w2[2] = {{c, 0}, {c2, 0}};
+        for (int i = 0; i < 2; i++)
+            pthread_create(&th[i], NULL, work, &w2[i]);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        CHECK(w2[0].ok && w2[1].ok, "two classifiers on one device: other logits or failures");
+        dmx_classifier_close(c2);
+    }
     dmx_classifier_close(c);
 
     /* Export: smaller, same logits. */

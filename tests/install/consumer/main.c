@@ -1,10 +1,13 @@
 /* Uses the installed public API only: lists devices, adds two tensors on the CPU device, and
  * saves and reloads the sum as safetensors in the directory given as argv[1]; then saves a
  * seeded fmnist-bmlp model with its normalisation and class names and classifies two images
- * with dmx_classifier_* on every device present, printing the top classes. Prints one known
- * line on success; any failure prints the library's message and exits 1. */
+ * with dmx_classifier_* on every device present, printing the top classes; then loads a small
+ * plain IDX dataset it writes. With a second argument `no-zlib` (the hidden-libraries test) it
+ * also checks that a gzip IDX file fails with a message naming zlib. Prints one known line on
+ * success; any failure prints the library's message and exits 1. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <dimix/dimix.h>
 
@@ -100,10 +103,59 @@ static int classify_everywhere(const char *path)
     return 0;
 }
 
+static int write_file(const char *dir, const char *name, const uint8_t *data, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(data, 1, n, f) == n;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    return ok ? 0 : fail("writing an IDX file");
+}
+
+/* Three 2x2 images with labels 0, 1, 2 as plain IDX files (big-endian headers). */
+static int idx_round_trip(const char *scratch, int expect_no_zlib)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/idx", scratch);
+    mkdir(dir, 0755);
+    const uint8_t images[16 + 12] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2,
+                                     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    const uint8_t labels[8 + 3] = {0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2};
+    if (write_file(dir, "t10k-images-idx3-ubyte", images, sizeof images) ||
+        write_file(dir, "t10k-labels-idx1-ubyte", labels, sizeof labels))
+        return 1;
+    dmx_image_load_options o = {.split = DMX_SPLIT_TEST, .idx_kind = DMX_IDX_GENERIC};
+    dmx_image_dataset *ds = NULL;
+    if (dmx_idx_load(dir, &o, &ds) != DMX_OK)
+        return fail("loading a plain IDX dataset");
+    int ok = ds->count == 3 && ds->height == 2 && ds->pixels[11] == 12 && ds->labels[2] == 2;
+    dmx_image_dataset_free(ds);
+    if (!ok)
+        return fail("comparing the IDX dataset read back");
+    if (!expect_no_zlib)
+        return 0;
+    /* A gzip file (its magic bytes are enough) must name what is missing. */
+    snprintf(dir, sizeof dir, "%s/idx-gz", scratch);
+    mkdir(dir, 0755);
+    const uint8_t gz[16] = {0x1f, 0x8b, 8, 0};
+    if (write_file(dir, "t10k-images-idx3-ubyte.gz", gz, sizeof gz) ||
+        write_file(dir, "t10k-labels-idx1-ubyte", labels, sizeof labels))
+        return 1;
+    if (dmx_idx_load(dir, &o, &ds) == DMX_OK || !strstr(dmx_last_error(), "zlib")) {
+        dmx_image_dataset_free(ds);
+        fprintf(stderr, "consumer: a gzip IDX file without zlib: %s\n", dmx_last_error());
+        return 1;
+    }
+    printf("dimix consumer: without zlib: %s\n", dmx_last_error());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: app SCRATCH_DIR\n");
+    if (argc != 2 && !(argc == 3 && strcmp(argv[2], "no-zlib") == 0)) {
+        fprintf(stderr, "usage: app SCRATCH_DIR [no-zlib]\n");
         return 2;
     }
     dmx_device *dev = NULL;
@@ -124,7 +176,7 @@ int main(int argc, char **argv)
         return rc;
     char model[4096];
     snprintf(model, sizeof model, "%s/model.safetensors", argv[1]);
-    if (save_model(model) || classify_everywhere(model))
+    if (save_model(model) || classify_everywhere(model) || idx_round_trip(argv[1], argc == 3))
         return 1;
     printf("dimix consumer: %d device(s), cpu add = %g %g %g, safetensors round trip ok\n",
            dmx_device_count(), sum[0], sum[1], sum[2]);
