@@ -26,7 +26,7 @@ static void usage(FILE *out)
             "                      (--data DIR|FILE --task listops|pathfinder [--split test]\n"
             "                       [--contour-length 14] | --batch-file FILE)\n"
             "                      [--device NAME] [--batch 32] [--max-batches N]\n"
-            "                      [--dump-logits FILE] [--json FILE]\n\n"
+            "                      [--dump-logits FILE] [--json FILE] [--no-plan]\n\n"
             "Runs an lra checkpoint in inference mode and prints accuracy, mean cross-entropy,\n"
             "sequences per second and the device memory used (parameters, gradients buffer and\n"
             "the activations' peak).\n\n"
@@ -49,6 +49,8 @@ static void usage(FILE *out)
             "  --max-batches N      stop after N batches (0: all)\n"
             "  --dump-logits FILE   write logits [N, classes] and labels [N] as safetensors\n"
             "  --json FILE          a JSON summary ('-': stdout, the text goes to stderr)\n"
+            "  --no-plan            the training path instead: a model with gradients,\n"
+            "                       activations in the bump arena (for comparison; same logits)\n"
             "Exit status: 0 done, 1 a failure, 2 bad usage.\n");
 }
 
@@ -203,7 +205,7 @@ static dmx_status on_logits(void *user, int64_t index, dmx_tensor *logits, dmx_t
 }
 
 static dmx_status evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src,
-                           int64_t max_batches, eval_watch *w, dmx_eval_result *r)
+                           int64_t max_batches, bool planned, eval_watch *w, dmx_eval_result *r)
 {
     int64_t batches = src->batches_per_epoch(src->self);
     if (max_batches > 0 && max_batches < batches)
@@ -212,7 +214,7 @@ static dmx_status evaluate(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *src
     dmx_progress_begin(&w->bar, stderr, "eval", batches, (double)src->batch_size(src->self),
                        "seq");
     dmx_eval_options eo = {.max_batches = max_batches, .on_logits = on_logits,
-                           .on_batch = on_batch, .user = w, .planned = true};
+                           .on_batch = on_batch, .user = w, .planned = planned};
     dmx_status s = dmx_evaluate(ctx, model, src, &eo, r);
     dmx_progress_end(&w->bar, NULL);
     return s;
@@ -239,6 +241,7 @@ typedef struct eval_args {
     const char *knobs[MAX_KNOBS];
     int n_knobs;
     long long batch_size, max_batches, contour_length;
+    bool no_plan;
 } eval_args;
 
 static bool is_file(const char *path)
@@ -282,6 +285,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
             return 2;
         } else if (strcmp(argv[i], "--device") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->device);
+        } else if (strcmp(argv[i], "--no-plan") == 0) {
+            a->no_plan = true;
         } else if (strcmp(argv[i], "--dump-logits") == 0) {
             ok = dmx_cli_text(cmd, argc, argv, &i, &a->dump);
         } else if (strcmp(argv[i], "--batch") == 0 || strcmp(argv[i], "--batch-size") == 0) {
@@ -350,7 +355,8 @@ static int open_all(const eval_args *a, eval_run *r, dmx_batch_source *src)
         dmx_checkpoint *ck = NULL;
         dmx_status s = dmx_checkpoint_open(a->ckpt, &ck);
         if (s == DMX_OK)
-            s = dmx_infer_build_model(ck, r->dev, &r->model);
+            s = a->no_plan ? dmx_checkpoint_build_model(ck, r->dev, &r->model)
+                           : dmx_infer_build_model(ck, r->dev, &r->model);
         dmx_checkpoint_close(ck);
         if (s != DMX_OK)
             return dmx_app_fail(cmd, "loading the model");
@@ -411,8 +417,12 @@ static void report(const eval_args *a, const eval_run *r)
     printf("\nmemory: ");
     dmx_lra_memory mem = dmx_lra_cli_memory(r->model, r->ctx);
     dmx_lra_cli_print_memory(stdout, &mem);
-    printf(" (batch size %lld; activations planned, the bump arena takes %.1f MiB)\n",
-           a->batch_size, (double)t->unplanned_bytes / (1024.0 * 1024.0));
+    if (a->no_plan)
+        printf(" (batch size %lld; activations in the bump arena, not planned)\n",
+               a->batch_size);
+    else
+        printf(" (batch size %lld; activations planned, the bump arena takes %.1f MiB)\n",
+               a->batch_size, (double)t->unplanned_bytes / (1024.0 * 1024.0));
     const double rel = r->file.logits ? logits_error(r->watch.dump.logits, r->file.logits,
                                                      t->examples * classes) : 0;
     if (r->file.logits)
@@ -451,7 +461,8 @@ int dmx_cmd_lra_eval(int argc, char **argv)
     code = open_all(&a, &r, &src);
     if (code == 0) {
         r.watch.keep = a.dump || r.file.logits;
-        if (evaluate(r.ctx, r.model, &src, a.max_batches, &r.watch, &r.result) != DMX_OK)
+        if (evaluate(r.ctx, r.model, &src, a.max_batches, !a.no_plan, &r.watch, &r.result) !=
+            DMX_OK)
             code = dmx_app_fail(cmd, "evaluation failed");
         r.end = dmx_now_seconds();
     }

@@ -59,6 +59,25 @@ static void test_torch_weights_through_the_cli(void **state)
         double err = rel_error(got, want, n);
         printf("dimix lra eval, %s: logits relative error %.3g\n", kinds[k], err);
         assert_true(err < 1e-5);
+        /* The training path (--no-plan: gradients allocated, bump arena) and the exported
+         * weights give the same logits, bit for bit. */
+        char other[600], exported[600];
+        const char *how[2] = {"no-plan", "export"};
+        snprintf(exported, sizeof exported, "%s/export_%s.safetensors", dir, kinds[k]);
+        snprintf(args, sizeof args, "export --ckpt '%s' --out '%s'", weights, exported);
+        lra_expect_run(dir, args, 0, NULL, NULL);
+        for (int h = 0; h < 2; h++) {
+            snprintf(other, sizeof other, "%s/logits_%s_%s.safetensors", dir, kinds[k], how[h]);
+            snprintf(args, sizeof args, "lra eval --ckpt '%s' --batch-file '%s' --device cpu "
+                     "--batch-size 3 --dump-logits '%s'%s", h ? exported : weights, batch,
+                     other, h ? "" : " --no-plan");
+            lra_expect_run(dir, args, 0, h ? "activations planned" : "not planned", NULL);
+            int64_t n2 = 0;
+            float *again = read_f32(other, "logits", &n2);
+            assert_int_equal(n2, n);
+            assert_memory_equal(again, got, (size_t)n * sizeof *got);
+            free(again);
+        }
         free(got), free(want);
     }
     lra_remove_tree(dir);
