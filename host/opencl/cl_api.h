@@ -21,7 +21,7 @@
     X(clCreateProgramWithBinary) X(clBuildProgram) X(clGetProgramInfo)                       \
     X(clGetProgramBuildInfo) X(clReleaseProgram) X(clCreateKernelsInProgram)                 \
     X(clGetKernelInfo) X(clGetKernelWorkGroupInfo) X(clSetKernelArg) X(clReleaseKernel)      \
-    X(clEnqueueNDRangeKernel)
+    X(clEnqueueNDRangeKernel) X(clWaitForEvents) X(clGetEventProfilingInfo) X(clReleaseEvent)
 
 #define DMX_CLBLAST_FUNCTIONS(X) X(CLBlastSgemmStridedBatched) X(CLBlastClearCache)
 
@@ -70,6 +70,9 @@ bool dmx_cl_clblast_load(void);
 #define clSetKernelArg DMX_CL_REDIRECT(clSetKernelArg)
 #define clReleaseKernel DMX_CL_REDIRECT(clReleaseKernel)
 #define clEnqueueNDRangeKernel DMX_CL_REDIRECT(clEnqueueNDRangeKernel)
+#define clWaitForEvents DMX_CL_REDIRECT(clWaitForEvents)
+#define clGetEventProfilingInfo DMX_CL_REDIRECT(clGetEventProfilingInfo)
+#define clReleaseEvent DMX_CL_REDIRECT(clReleaseEvent)
 #define CLBlastSgemmStridedBatched DMX_CL_REDIRECT(CLBlastSgemmStridedBatched)
 #define CLBlastClearCache DMX_CL_REDIRECT(CLBlastClearCache)
 #endif

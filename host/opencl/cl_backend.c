@@ -211,6 +211,8 @@ static void opencl_device_close(dmx_device *dev)
         return;
     if (cd->queue)
         clFinish(cd->queue);
+    if (cd->profile)
+        dmx_cl_profile_report(cd);
     dmx_cl_release_programs(cd);
     if (cd->scratch)
         clReleaseMemObject(cd->scratch);
@@ -241,6 +243,7 @@ static dmx_status opencl_device_open(dmx_device *dev)
     cd->device = cl_entries[dev->index].device;
     cd->is_pocl = platform_is(cd->platform, "Portable Computing Language");
     cd->sync_each_op = env_flag("DIMIX_OPENCL_SYNC", false);
+    cd->profile = env_flag("DIMIX_OPENCL_PROFILE", false);
     cd->use_clblast = env_flag("DIMIX_OPENCL_CLBLAST", true) && dmx_cl_clblast_load();
     snprintf(cd->label, sizeof cd->label, "%s (%s)", dev->info.name, dev->info.description);
     dmx_status s = check_limits(cd, &dev->info);
@@ -253,7 +256,8 @@ static dmx_status opencl_device_open(dmx_device *dev)
             s = dmx_cl_fail(cd, err, "clCreateContext");
     }
     if (s == DMX_OK) {
-        cd->queue = clCreateCommandQueue(cd->context, cd->device, 0, &err);
+        cd->queue = clCreateCommandQueue(cd->context, cd->device,
+                                         cd->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
         if (err != CL_SUCCESS)
             s = dmx_cl_fail(cd, err, "clCreateCommandQueue");
     }

@@ -66,12 +66,13 @@ static dmx_status clblast(dmx_device *dev, const dmx_op_call *call, bool ta, boo
     dmx_cl_device *cd = dmx_cl_dev(dev);
     /* One batch: any non-zero stride will do (never 0, see above). */
     size_t c_stride = batch == 1 ? (size_t)extent(M, N, C.ld) : (size_t)C.stride;
+    cl_event ev = NULL;
     CLBlastStatusCode st = CLBlastSgemmStridedBatched(
         CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
         tb ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)M, (size_t)N, (size_t)K, alpha,
         A.mem, A.offset, (size_t)A.ld, (size_t)A.stride, B.mem, B.offset, (size_t)B.ld,
         (size_t)B.stride, beta, C.mem, C.offset, (size_t)C.ld, c_stride, (size_t)batch,
-        &cd->queue, NULL);
+        &cd->queue, cd->profile ? &ev : NULL);
     if (st != CLBlastSuccess)
         return dmx_fail(st == CLBlastTempBufferAllocFailure ? DMX_ERR_OUT_OF_MEMORY
                                                             : DMX_ERR_BACKEND,
@@ -79,6 +80,8 @@ static dmx_status clblast(dmx_device *dev, const dmx_op_call *call, bool ta, boo
                         "with CLBlast status %d%s", cd->label, M, N, K, batch, (int)st,
                         " (DIMIX_OPENCL_CLBLAST=0 uses dimix's own GEMM kernel instead)");
     cd->last_op = dmx_op_name(call->op);
+    if (ev)
+        DMX_TRY(dmx_cl_profile_event(cd, call->op, ev));
     if (cd->sync_each_op) {
         cl_int err = clFinish(cd->queue);
         if (err != CL_SUCCESS)

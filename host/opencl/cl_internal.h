@@ -65,6 +65,9 @@ typedef struct dmx_cl_device {
     bool is_pocl;
     bool sync_each_op;   /* DIMIX_OPENCL_SYNC=1: wait after each op to localise faults */
     bool use_clblast;    /* DIMIX_OPENCL_CLBLAST=0 routes GEMMs to cl/gemm.cl instead */
+    bool profile;        /* DIMIX_OPENCL_PROFILE=1: time each kernel with profiling events */
+    double op_seconds[DMX_OP_COUNT]; /* with `profile`: device time per op */
+    uint64_t op_launches[DMX_OP_COUNT];
     const char *last_op; /* the op most recently queued, for deferred-error messages */
     int cache_hits;      /* programs loaded from the binary cache at open */
     bool counted_open;   /* counted among the open devices (cl_backend.c) */
@@ -111,12 +114,19 @@ void dmx_cl_cache_store(dmx_cl_device *cd, cl_program program, const char *const
 typedef struct dmx_cl_launch {
     dmx_cl_device *cd;
     const char *op;     /* the op's name, for messages */
+    dmx_op op_id;       /* for DIMIX_OPENCL_PROFILE */
     const char *kname;  /* the kernel's name */
     cl_kernel kernel;
     cl_uint next_arg;
     cl_int err;
     cl_uint failed_arg;
 } dmx_cl_launch;
+
+/* DIMIX_OPENCL_PROFILE: waits for `ev` (a launch of op `op`), adds its device time to the op's
+ * total and releases it. */
+dmx_status dmx_cl_profile_event(dmx_cl_device *cd, dmx_op op, cl_event ev);
+/* The per-op table through the log, slowest first (at device close). */
+void dmx_cl_profile_report(const dmx_cl_device *cd);
 
 dmx_status dmx_cl_begin(dmx_device *dev, const dmx_op_call *call, dmx_cl_prog prog,
                         const char *kernel, dmx_cl_launch *L);

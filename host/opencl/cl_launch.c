@@ -2,6 +2,7 @@
  * errors that name the device, the op and the kernel; and the device's scratch buffer. */
 #include <stdio.h>
 
+#include "core/log.h"
 #include "opencl/cl_internal.h"
 
 cl_mem dmx_cl_mem_of(const dmx_op_call *call, int i)
@@ -14,7 +15,8 @@ dmx_status dmx_cl_begin(dmx_device *dev, const dmx_op_call *call, dmx_cl_prog pr
                         const char *kernel, dmx_cl_launch *L)
 {
     dmx_cl_device *cd = dmx_cl_dev(dev);
-    *L = (dmx_cl_launch){.cd = cd, .op = dmx_op_name(call->op), .kname = kernel};
+    *L = (dmx_cl_launch){.cd = cd, .op = dmx_op_name(call->op), .op_id = call->op,
+                         .kname = kernel};
     return dmx_cl_kernel(cd, prog, kernel, &L->kernel);
 }
 
@@ -69,11 +71,14 @@ dmx_status dmx_cl_run(dmx_cl_launch *L, size_t g0, size_t g1, size_t g2)
         return DMX_OK;
     size_t global[3] = {g0 * DMX_CL_WG, g1, g2}, local[3] = {DMX_CL_WG, 1, 1};
     cl_uint dims = g2 > 1 ? 3 : g1 > 1 ? 2 : 1;
+    cl_event ev = NULL;
     cl_int err = clEnqueueNDRangeKernel(cd->queue, L->kernel, dims, NULL, global, local, 0, NULL,
-                                        NULL);
+                                        cd->profile ? &ev : NULL);
     if (err != CL_SUCCESS)
         return dmx_cl_fail(cd, err, "launching kernel %s on %zu x %zu x %zu work-groups",
                            L->kname, g0, g1, g2);
+    if (ev)
+        DMX_TRY(dmx_cl_profile_event(cd, L->op_id, ev));
     cd->last_op = L->op;
     if (cd->sync_each_op) {
         err = clFinish(cd->queue);
@@ -81,6 +86,44 @@ dmx_status dmx_cl_run(dmx_cl_launch *L, size_t g0, size_t g1, size_t g2)
             return dmx_cl_fail(cd, err, "kernel %s failed while running", L->kname);
     }
     return DMX_OK;
+}
+
+dmx_status dmx_cl_profile_event(dmx_cl_device *cd, dmx_op op, cl_event ev)
+{
+    cl_ulong start = 0, end = 0;
+    cl_int err = clWaitForEvents(1, &ev);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+    clReleaseEvent(ev);
+    if (err != CL_SUCCESS)
+        return dmx_cl_fail(cd, err, "%s: reading its profiling event", dmx_op_name(op));
+    cd->op_seconds[op] += end > start ? 1e-9 * (double)(end - start) : 0.0;
+    cd->op_launches[op]++;
+    return DMX_OK;
+}
+
+void dmx_cl_profile_report(const dmx_cl_device *cd)
+{
+    int order[DMX_OP_COUNT], n = 0;
+    double total = 0;
+    for (int op = 0; op < DMX_OP_COUNT; op++)
+        if (cd->op_launches[op]) {
+            order[n++] = op;
+            total += cd->op_seconds[op];
+        }
+    for (int i = 1; i < n; i++) /* insertion sort by time, descending */
+        for (int k = i; k > 0 && cd->op_seconds[order[k]] > cd->op_seconds[order[k - 1]]; k--) {
+            int t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    dmx_log_report("%s: kernel time per op (DIMIX_OPENCL_PROFILE), %.3f s in all", cd->label, total);
+    for (int i = 0; i < n; i++)
+        dmx_log_report("  %-20s %8llu kernels %10.3f s %6.1f%%", dmx_op_name((dmx_op)order[i]),
+                       (unsigned long long)cd->op_launches[order[i]], cd->op_seconds[order[i]],
+                       total > 0 ? 100.0 * cd->op_seconds[order[i]] / total : 0.0);
 }
 
 dmx_status dmx_cl_run_1d(dmx_cl_launch *L, size_t n)
