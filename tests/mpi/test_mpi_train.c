@@ -5,7 +5,8 @@
  *                          losses within 1e-5 relative of one process's, the same test
  *                          accuracy, bit-identical parameters on both ranks (--dist-check 1),
  *                          and a run stopped at --max-steps then resumed under mpirun equal
- *                          to the uninterrupted one;
+ *                          to the uninterrupted one; SIGTERM to one rank stops every rank
+ *                          with a checkpoint (exit 130);
  *   test_mpi_train mixed   rank 0 on cpu, rank 1 on vulkan:0 (exit 77 without it): losses
  *                          within 1e-4 of one cpu-ref process, the cross-device tolerance of
  *                          tests/models/test_models_devices.c (LOSS_RTOL).
@@ -247,6 +248,48 @@ static int case_bench(void)
     return 0;
 }
 
+/* SIGTERM to one rank (not the launcher) mid-run: every rank stops at the same step, rank 0
+ * writes the checkpoint, the run exits 130 and says where to resume. */
+static int case_sigterm(void)
+{
+    char script[512], cmd[4096];
+    snprintf(script, sizeof script, "%s/sigterm.sh", tmp);
+    FILE *f = fopen(script, "w");
+    if (!f)
+        return 1;
+    fprintf(f,
+            "OMP_NUM_THREADS=1 %s %s train --model mixer dim=16 depth=2 patch=4 "
+            "--data synthetic:3:16:10:181 --device cpu --batch 45 --epochs 100000 "
+            "--no-prefetch --out %s/sigterm > %s/sigterm.log 2>&1 &\n"
+            "launcher=$!\n"
+            "for i in $(seq 1 300); do [ -s %s/sigterm/epochs.csv ] && break; sleep 0.1; "
+            "done\n"
+            "rank=''\n"
+            "for p in $(pgrep -f '%s/sigterm'); do\n"
+            "  [ \"$(cat /proc/$p/comm 2>/dev/null)\" = dimix ] && rank=$p\n"
+            "done\n"
+            "[ -n \"$rank\" ] || { echo 'no rank process found'; kill $launcher; exit 3; }\n"
+            "echo \"SIGTERM to rank process $rank\"\n"
+            "kill -TERM $rank\n"
+            "wait $launcher\n"
+            "rc=$?\n"
+            "cat %s/sigterm.log\n"
+            "exit $rc\n",
+            mpirun, DIMIX, tmp, tmp, tmp, tmp, tmp);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "sh %s", script);
+    int rc = run(cmd);
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/sigterm/checkpoint.safetensors", tmp);
+    if (rc != 130 || access(ckpt, R_OK) != 0 || !strstr(out, "stopped at step")) {
+        printf("FAIL: SIGTERM to one rank: exit %d (want 130), checkpoint %s:\n%s\n", rc,
+               access(ckpt, R_OK) == 0 ? "written" : "missing", out);
+        return 1;
+    }
+    printf("ok   SIGTERM to one rank: all stopped, exit 130, checkpoint written\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || (strcmp(argv[1], "same") && strcmp(argv[1], "mixed"))) {
@@ -268,6 +311,7 @@ int main(int argc, char **argv)
         bad += case_same_device("cpu");
         bad += case_lra();
         bad += case_bench();
+        bad += case_sigterm();
     } else {
         run(DIMIX " devices");
         if (!strstr(out, "\nvulkan:0 ")) {
