@@ -44,8 +44,15 @@ dmx_status dmx_ctx_alloc(dmx_ctx *ctx, size_t elems, dmx_buffer **buf, size_t *o
 /* Host memory that lives until the next reset (tensor structs, names). Zeroed. */
 void *dmx_ctx_host_alloc(dmx_ctx *ctx, size_t bytes);
 
-/* The next `n` indices of the step's random stream, and the step seed. */
+/* The next `n` indices of the step's random stream, and the step seed. After
+ * dmx_ctx_set_rng_rows, a request whose size is a multiple of the rows is taken as batch-major
+ * rows of the whole batch: this slice gets the indices the whole batch's rows row0.. would get,
+ * and the stream advances by the whole batch's request. */
 uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed);
+/* Data parallelism: this process holds rows [row0, row0 + rows) of a batch of rows_all, so its
+ * dropout masks are the rows of the masks one process with the whole batch would draw.
+ * Cleared by dmx_ctx_reset (then 0, 1, 1: the plain stream). */
+void dmx_ctx_set_rng_rows(dmx_ctx *ctx, int64_t row0, int64_t rows, int64_t rows_all);
 
 /* For tests and diagnostics: the entries on the tape now, and the device buffers and host blocks
  * the arenas have allocated since the context was created (none after the first step). */

@@ -30,6 +30,9 @@ struct dmx_ctx {
     bool grad_enabled, training;
     uint64_t seed;
     uint32_t rng_offset;
+    /* This process's rows [rng_row0, rng_row0 + rng_rows) of a batch of rng_rows_all
+     * (data parallelism; 0, 1, 1 otherwise): see dmx_ctx_set_rng_rows. */
+    int64_t rng_row0, rng_rows, rng_rows_all;
     arena_chunk chunks[DMX_ARENA_MAX_CHUNKS];
     int n_chunks;
     size_t in_use, peak;
@@ -111,11 +114,30 @@ void dmx_ctx_set_seed(dmx_ctx *ctx, uint64_t seed)
     ctx->rng_offset = 0;
 }
 
+void dmx_ctx_set_rng_rows(dmx_ctx *ctx, int64_t row0, int64_t rows, int64_t rows_all)
+{
+    if (!ctx)
+        return;
+    const bool valid = rows > 0 && row0 >= 0 && row0 + rows <= rows_all;
+    ctx->rng_row0 = valid ? row0 : 0;
+    ctx->rng_rows = valid ? rows : 1;
+    ctx->rng_rows_all = valid ? rows_all : 1;
+}
+
 uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed)
 {
+    *seed = ctx->seed;
+    const int64_t rows = ctx->rng_rows > 0 ? ctx->rng_rows : 1;
+    if (rows > 1 || ctx->rng_rows_all > 1) {
+        if (n % rows == 0) { /* batch-major: this slice's place in the whole batch's stream */
+            const uint32_t per_row = n / (uint32_t)rows;
+            uint32_t start = ctx->rng_offset + (uint32_t)ctx->rng_row0 * per_row;
+            ctx->rng_offset += (uint32_t)ctx->rng_rows_all * per_row;
+            return start;
+        }
+    }
     uint32_t start = ctx->rng_offset;
     ctx->rng_offset += n;
-    *seed = ctx->seed;
     return start;
 }
 
@@ -186,6 +208,7 @@ dmx_status dmx_ctx_reset(dmx_ctx *ctx)
         return dmx_fail(DMX_ERR_INVALID_ARG, "dmx_ctx_reset: NULL context");
     ctx->tape_len = 0;
     ctx->rng_offset = 0;
+    dmx_ctx_set_rng_rows(ctx, 0, 1, 1);
     ctx->plan_index = 0;
     if (ctx->plan_switch) {
         ctx->plan = ctx->plan_next;

@@ -2,6 +2,7 @@
  * permutation computed when the epoch changes, uploads into the caller's context. */
 #include <stdlib.h>
 
+#include "autograd/autograd.h"
 #include "core/error.h"
 #include "data/image_shuffle.h"
 #include "dimix/lra_batches.h"
@@ -48,9 +49,11 @@ static dmx_status get_batch(void *self, dmx_ctx *ctx, int64_t epoch, int64_t ind
     int64_t rows = b->set->count - first < b->opt.batch_size ? b->set->count - first
                                                               : b->opt.batch_size;
     if (b->opt.parts > 1) { /* this process's slice of the batch */
-        const int64_t lo = rows * b->opt.part / b->opt.parts;
+        const int64_t all = rows, lo = rows * b->opt.part / b->opt.parts;
         first += lo;
         rows = rows * (b->opt.part + 1) / b->opt.parts - lo;
+        /* dropout masks: this slice's rows of the whole batch's */
+        dmx_ctx_set_rng_rows(ctx, lo, rows, all);
     }
     *in = (dmx_model_input){0};
     *labels = NULL;
