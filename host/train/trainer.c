@@ -35,6 +35,14 @@ typedef struct trainer {
     int64_t n_flat;
     bool stop_all;           /* some rank asked to stop (known after each step's sum) */
     double reduce_seconds;
+    /* Deferred loss reads (dmx_train_options.loss_read_every > 1): each step's loss copied
+       into ring[n_pending] on the device; the steps waiting to be logged. */
+    dmx_buffer *ring;
+    int64_t ring_len, n_pending;
+    dmx_step_info *pending;
+    float *pending_loss;
+    double epoch_loss_sum;   /* the epoch's logged losses */
+    int64_t epoch_counted;
 } trainer;
 
 static bool distributed(const trainer *t) { return t->dist && t->dist->size > 1; }
@@ -160,13 +168,73 @@ static dmx_status train_step(trainer *t, int64_t epoch, int64_t index, int64_t s
         sched.total_steps = t->total_steps;
     *lr = dmx_schedule_lr(&sched, step);
     DMX_TRY(dmx_optim_step(t->opt, *lr));
+    if (!distributed(t) && t->ring) /* read later with the others (flush_losses) */
+        return dmx_buffer_copy(l->buf, l->offset * sizeof(float), t->ring,
+                               (size_t)t->n_pending * sizeof(float), sizeof(float));
     if (!distributed(t))
         DMX_TRY(dmx_tensor_to_host(l, loss, sizeof *loss));
-    if (!isfinite(*loss))
-        return dmx_fail(DMX_ERR_INVALID_ARG, "training diverged: loss is %g at step %lld (epoch "
-                        "%lld, batch %lld); lower the learning rate", (double)*loss,
-                        (long long)step, (long long)epoch, (long long)index);
     return DMX_OK;
+}
+
+/* A step whose loss is known: the divergence check, the epoch's mean, the log, on_step. */
+static dmx_status record_step(trainer *t, const dmx_step_info *info)
+{
+    if (!isfinite(info->loss))
+        return dmx_fail(DMX_ERR_INVALID_ARG, "training diverged: loss is %g at step %lld (epoch "
+                        "%lld, batch %lld); lower the learning rate", (double)info->loss,
+                        (long long)info->step - 1, (long long)info->epoch,
+                        (long long)info->batch);
+    t->epoch_loss_sum += info->loss;
+    t->epoch_counted++;
+    DMX_TRY(dmx_run_log_step(&t->log, info->step, info->epoch, info->batch, info->loss,
+                             info->lr));
+    if (t->o->on_step)
+        t->o->on_step(t->o->user, info);
+    return DMX_OK;
+}
+
+/* The deferred steps: one read of the ring, then each recorded in order. */
+static dmx_status flush_losses(trainer *t)
+{
+    if (t->n_pending == 0)
+        return DMX_OK;
+    const int64_t n = t->n_pending;
+    t->n_pending = 0;
+    DMX_TRY(dmx_buffer_read(t->ring, 0, t->pending_loss, (size_t)n * sizeof(float)));
+    for (int64_t i = 0; i < n; i++) {
+        t->pending[i].loss = t->pending_loss[i];
+        DMX_TRY(record_step(t, &t->pending[i]));
+    }
+    return DMX_OK;
+}
+
+/* After train_step: recorded now, or queued until the ring is full. */
+static dmx_status step_done(trainer *t, const dmx_step_info *info)
+{
+    if (!t->ring || distributed(t))
+        return record_step(t, info);
+    t->pending[t->n_pending++] = *info;
+    return t->n_pending == t->ring_len ? flush_losses(t) : DMX_OK;
+}
+
+/* The ring of deferred losses (none when they are read every step). */
+static dmx_status make_loss_ring(trainer *t)
+{
+    dmx_device *dev = dmx_ctx_device(t->ctx);
+    int64_t every = t->o->loss_read_every;
+    if (every <= 0)
+        every = dev->backend->kind == DMX_BACKEND_OPENCL ||
+                        dev->backend->kind == DMX_BACKEND_VULKAN ? 16 : 1;
+    if (every == 1 || distributed(t))
+        return DMX_OK;
+    if (every > 4096)
+        every = 4096;
+    t->ring_len = every;
+    t->pending = calloc((size_t)every, sizeof *t->pending);
+    t->pending_loss = calloc((size_t)every, sizeof *t->pending_loss);
+    if (!t->pending || !t->pending_loss)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "trainer: out of host memory");
+    return dmx_buffer_alloc(dev, (size_t)every * sizeof(float), &t->ring);
 }
 
 static dmx_status save_checkpoint(trainer *t, int64_t step, int64_t epoch, int64_t batch)
@@ -323,8 +391,8 @@ static dmx_status run(trainer *t, dmx_train_result *res)
     dmx_ctx_set_training(t->ctx, true);
     dmx_ctx_set_grad(t->ctx, true);
     for (; epoch < o->epochs; epoch++, batch = 0) {
-        double loss_sum = 0;
-        int64_t counted = 0;
+        t->epoch_loss_sum = 0;
+        t->epoch_counted = 0;
         for (; batch < t->bpe; batch++) {
             if (o->max_steps > 0 && step >= o->max_steps)
                 goto done;
@@ -332,6 +400,7 @@ static dmx_status run(trainer *t, dmx_train_result *res)
                to stop, so all stop here together. */
             if (distributed(t) ? t->stop_all : o->stop && *o->stop) {
                 res->interrupted = true;
+                DMX_TRY(flush_losses(t));
                 DMX_TRY(save_checkpoint(t, step, epoch, batch));
                 goto done;
             }
@@ -340,18 +409,15 @@ static dmx_status run(trainer *t, dmx_train_result *res)
             step++;
             if (distributed(t) && o->dist_check_every > 0 && step % o->dist_check_every == 0)
                 DMX_TRY(check_parameters(t, res));
-            loss_sum += loss;
-            counted++;
-            DMX_TRY(dmx_run_log_step(&t->log, step, epoch, batch, loss, lr));
-            if (o->on_step) {
-                dmx_step_info info = {step, epoch, batch, t->bpe, loss, lr};
-                o->on_step(o->user, &info);
-            }
+            dmx_step_info info = {step, epoch, batch, t->bpe, loss, lr};
+            DMX_TRY(step_done(t, &info));
         }
-        res->last_loss = counted ? loss_sum / (double)counted : NAN;
+        DMX_TRY(flush_losses(t));
+        res->last_loss = t->epoch_counted ? t->epoch_loss_sum / (double)t->epoch_counted : NAN;
         DMX_TRY(end_of_epoch(t, epoch, step, res->last_loss, seconds_now() - t0, res));
     }
 done:
+    DMX_TRY(flush_losses(t));
     res->steps = step;
     res->seconds = seconds_now() - t0;
     if (o->max_steps > 0 && step >= o->max_steps && !res->interrupted && batch > 0) {
@@ -397,9 +463,14 @@ dmx_status dmx_train(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
         result->reduce_bytes = (t.n_flat + 3) * (int64_t)sizeof(float);
     }
     if (s == DMX_OK)
+        s = make_loss_ring(&t);
+    if (s == DMX_OK)
         s = run(&t, result);
     result->reduce_seconds = t.reduce_seconds;
     free(t.reduce_buf);
+    free(t.pending);
+    free(t.pending_loss);
+    dmx_buffer_free(t.ring);
     dmx_run_log_close(&t.log);
     dmx_optim_destroy(t.opt);
     result->saved = t.saved;

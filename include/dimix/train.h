@@ -115,6 +115,12 @@ typedef struct dmx_train_options {
      * checkpoint (dimix/checkpoint.h) so inference can feed the model the same way; may be
      * NULL (nothing recorded). The caller keeps it alive until dmx_train returns. */
     const dmx_checkpoint_input *input;
+    /* Read the step losses back every this many steps (0: 16 on OpenCL and Vulkan, where a
+     * read waits for the queue to drain; 1 on the CPU devices). Each step's loss is copied on
+     * the device into a ring and read with the others in one transfer, before each epoch's
+     * end, checkpoint and stop; the log, on_step and the divergence check then see every
+     * step in order, up to this many steps late. With dist the loss is read every step. */
+    int64_t loss_read_every;
     /* Progress callbacks (may be NULL). */
     void (*on_step)(void *user, const dmx_step_info *info);
     void (*on_epoch)(void *user, int64_t epoch, const dmx_eval_result *test, double train_loss);
