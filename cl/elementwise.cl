@@ -47,6 +47,23 @@ DMX_KERNEL void mul(__global const float *a, ulong a_off, __global const float *
     }
 }
 
+/* CLIP_SCALE: x *= max_norm / g when g = norm[0] exceeds max_norm (op_params.h). */
+DMX_KERNEL void clip_scale(__global const float *norm, ulong norm_off, __global float *x,
+                           ulong x_off, int n, float max_norm)
+{
+    const float g = norm[norm_off];
+    if (!(g > max_norm))
+        return;
+    const float f = max_norm / g;
+    x += x_off;
+    const long i = (long)get_global_id(0) * 4;
+    if (i + 4 <= n)
+        vstore4(f * vload4(0, x + i), 0, x + i);
+    else
+        for (long k = i; k < n; k++)
+            x[k] = f * x[k];
+}
+
 DMX_KERNEL void scale(__global const float *x, ulong x_off, __global float *y, ulong y_off, int n,
                       float alpha)
 {

@@ -50,6 +50,21 @@ dmx_status dmx_cpu_scale(dmx_device *dev, const dmx_op_call *call)
     return DMX_OK;
 }
 
+dmx_status dmx_cpu_clip_scale(dmx_device *dev, const dmx_op_call *call)
+{
+    (void)dev;
+    const dmx_p_clip_scale *p = call->params;
+    const float g = dmx_cpu_f32(call, 0)[0];
+    float *x = dmx_cpu_f32(call, 1);
+    if (!(g > p->max_norm))
+        return DMX_OK;
+    const float f = p->max_norm / g;
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->n))
+    for (int64_t i = 0; i < p->n; i++)
+        x[i] = f * x[i];
+    return DMX_OK;
+}
+
 dmx_status dmx_cpu_axpy(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;

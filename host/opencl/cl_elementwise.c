@@ -57,6 +57,12 @@ dmx_status dmx_cl_scale(dmx_device *dev, const dmx_op_call *call)
     return scale_like(dev, call, "scale", p->n, p->alpha);
 }
 
+dmx_status dmx_cl_clip_scale(dmx_device *dev, const dmx_op_call *call)
+{
+    const dmx_p_clip_scale *p = call->params;
+    return scale_like(dev, call, "clip_scale", p->n, p->max_norm);
+}
+
 dmx_status dmx_cl_axpy(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_axpy *p = call->params;

@@ -239,6 +239,10 @@ static dmx_status extents_of(const dmx_op_call *call, int n_args, int64_t *need)
     case DMX_OP_SGD: return extents_flat(n_args, ((const dmx_p_sgd *)q)->n, false, need);
     case DMX_OP_DOT:
     case DMX_OP_NORM2: return extents_flat(n_args, ((const dmx_p_reduce *)q)->n, true, need);
+    case DMX_OP_CLIP_SCALE:
+        DMX_TRY(extents_flat(n_args, ((const dmx_p_clip_scale *)q)->n, false, need));
+        need[0] = 1;
+        return DMX_OK;
     case DMX_OP_COUNT: break;
     }
     return dmx_fail(DMX_ERR_INVALID_ARG, "op %d is not an operator", (int)call->op);

@@ -113,6 +113,15 @@ typedef struct dmx_p_scale {
     float alpha;
 } dmx_p_scale;
 
+/* CLIP_SCALE: args[0] norm [1] (in), args[1] x [n] (in/out). With g = norm[0]: when
+ * g > max_norm, x *= max_norm / g (the factor computed once, in float); otherwise (g within
+ * the limit, or NaN) x is left as it is. Gradient-norm clipping with the norm left on the
+ * device. */
+typedef struct dmx_p_clip_scale {
+    int32_t n;
+    float max_norm;
+} dmx_p_clip_scale;
+
 /* AXPY: args[0] x (in), args[1] y (in/out). y += alpha * x. */
 typedef struct dmx_p_axpy {
     int32_t n;

@@ -78,7 +78,8 @@ static dmx_status make_optimizer(trainer *t)
     return s;
 }
 
-/* Scales the gradients so their global L2 norm is at most clip_norm. */
+/* Scales the gradients so their global L2 norm is at most clip_norm, on the device: the norm
+ * is never read back (CLIP_SCALE applies max_norm / norm only when the norm exceeds it). */
 static dmx_status clip_gradients(trainer *t)
 {
     dmx_tensor *norm = NULL;
@@ -90,15 +91,11 @@ static dmx_status clip_gradients(trainer *t)
     call.args[0] = (dmx_arg){t->flat_grads.buf, t->flat_grads.offset, (size_t)n};
     call.args[1] = (dmx_arg){norm->buf, norm->offset, 1};
     DMX_TRY(dmx_op_run(dmx_ctx_device(t->ctx), &call));
-    float g = 0;
-    DMX_TRY(dmx_tensor_to_host(norm, &g, sizeof g));
-    if (!(g > t->o->clip_norm))
-        return DMX_OK;
-    dmx_p_scale sc = {.n = n, .alpha = t->o->clip_norm / g};
-    dmx_op_call scale = {.op = DMX_OP_SCALE, .params = &sc};
-    scale.args[0] = call.args[0];
-    scale.args[1] = call.args[0];
-    return dmx_op_run(dmx_ctx_device(t->ctx), &scale);
+    dmx_p_clip_scale sc = {.n = n, .max_norm = t->o->clip_norm};
+    dmx_op_call clip = {.op = DMX_OP_CLIP_SCALE, .params = &sc};
+    clip.args[0] = call.args[1];
+    clip.args[1] = call.args[0];
+    return dmx_op_run(dmx_ctx_device(t->ctx), &clip);
 }
 
 /* Data parallelism: this rank's gradient of its mean loss over `count` examples becomes the

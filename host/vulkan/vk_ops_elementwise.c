@@ -77,6 +77,11 @@ dmx_status dmx_vk_scale(dmx_vk_device *d, const dmx_op_call *call)
     FLAT("scale", dmx_p_scale, 2, R, W);
 }
 
+dmx_status dmx_vk_clip_scale(dmx_vk_device *d, const dmx_op_call *call)
+{
+    FLAT("clip_scale", dmx_p_clip_scale, 2, R, RW);
+}
+
 dmx_status dmx_vk_axpy(dmx_vk_device *d, const dmx_op_call *call)
 {
     FLAT("axpy", dmx_p_axpy, 2, R, RW);

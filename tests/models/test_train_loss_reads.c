@@ -1,7 +1,8 @@
 /* Deferred loss reads (dmx_train_options.loss_read_every): on every device present, a run that
  * reads the losses back every 5 steps logs exactly what a run that reads every step logs (the
  * same steps, epochs, batches, learning rates and bit-identical losses, in order, across an
- * epoch end and a max_steps stop mid-epoch), with fewer host reads; and a diverging run fails
+ * epoch end and a max_steps stop mid-epoch), with fewer host reads (gradient clipping, on
+ * here, reads nothing back: CLIP_SCALE keeps the norm on the device); and a diverging run fails
  * naming the same step either way. A device that is absent is skipped and said so. */
 #include <math.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ static dmx_status train(dmx_device *dev, int64_t read_every, float lr, steps_see
     memset(seen, 0, sizeof *seen);
     dmx_train_options o = {.optim = {.kind = DMX_OPTIM_ADAMW},
                            .schedule = {.kind = DMX_SCHEDULE_CONSTANT, .lr = lr},
-                           .epochs = 2, .max_steps = 27, .seed = 1,
+                           .epochs = 2, .max_steps = 27, .clip_norm = 0.05f, .seed = 1,
                            .loss_read_every = read_every, .on_step = on_step, .user = seen};
     dmx_device_counters before, after;
     dmx_device_counters_get(dev, &before);
@@ -88,6 +89,8 @@ static void test_deferred_reads_log_the_same(void **state)
                "(every 5)\n", devices[d], (unsigned long long)reads_each,
                (unsigned long long)reads_batched);
         assert_true(reads_batched + 20 <= reads_each);
+        /* gradient clipping (on in these runs) reads nothing back: only the loss rings */
+        assert_true(reads_batched <= 6);
 
         /* Divergence: the same step is named either way. */
         dmx_status s1 = train(dev, 1, 1e9f, &each, &reads_each, err_each, sizeof err_each);

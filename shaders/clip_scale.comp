@@ -1,0 +1,16 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+// CLIP_SCALE: x *= max_norm / g when g = norm[0] exceeds max_norm, else x is unchanged.
+DMX_PUSH(int n; float max_norm;)
+DMX_BUFFER(0, readonly, float, norm)
+DMX_BUFFER(1, , float, x)
+
+void main()
+{
+    uint i = dmx_index();
+    float g = norm[pc.off[0]];
+    if (i < uint(pc.n) && g > pc.max_norm)
+        x[pc.off[1] + i] = (pc.max_norm / g) * x[pc.off[1] + i];
+}
