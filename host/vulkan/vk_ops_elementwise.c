@@ -77,9 +77,20 @@ dmx_status dmx_vk_scale(dmx_vk_device *d, const dmx_op_call *call)
     FLAT("scale", dmx_p_scale, 2, R, W);
 }
 
+/* As FLAT, except that the norm (argument 0) is one element, bound whole for every piece. */
 dmx_status dmx_vk_clip_scale(dmx_vk_device *d, const dmx_op_call *call)
 {
-    FLAT("clip_scale", dmx_p_clip_scale, 2, R, RW);
+    dmx_p_clip_scale p = *(const dmx_p_clip_scale *)call->params;
+    const size_t n = (size_t)p.n;
+    const size_t piece = dmx_vk_max_elems(d) / DMX_VK_WG * DMX_VK_WG;
+    for (size_t start = 0; start < n; start += piece) {
+        const size_t len = n - start < piece ? n - start : piece;
+        dmx_vk_binding b[2] = {dmx_vk_part(dmx_vk_arg(call, 0, R), 0, 1),
+                               dmx_vk_part(dmx_vk_arg(call, 1, RW), start, len)};
+        p.n = (int32_t)len;
+        DMX_TRY(dmx_vk_run_elements(d, "clip_scale", b, 2, &p, sizeof p, len));
+    }
+    return DMX_OK;
 }
 
 dmx_status dmx_vk_axpy(dmx_vk_device *d, const dmx_op_call *call)
