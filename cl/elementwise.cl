@@ -47,14 +47,14 @@ DMX_KERNEL void mul(__global const float *a, ulong a_off, __global const float *
     }
 }
 
-/* CLIP_SCALE: x *= max_norm / g when g = norm[0] exceeds max_norm (op_params.h). */
+/* CLIP_SCALE: x *= numerator / g when g = norm[0] exceeds threshold (op_params.h). */
 DMX_KERNEL void clip_scale(__global const float *norm, ulong norm_off, __global float *x,
-                           ulong x_off, int n, float max_norm)
+                           ulong x_off, int n, float threshold, float numerator)
 {
     const float g = norm[norm_off];
-    if (!(g > max_norm))
+    if (!(g > threshold))
         return;
-    const float f = max_norm / g;
+    const float f = numerator / g;
     x += x_off;
     const long i = (long)get_global_id(0) * 4;
     if (i + 4 <= n)

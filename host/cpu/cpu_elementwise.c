@@ -56,9 +56,9 @@ dmx_status dmx_cpu_clip_scale(dmx_device *dev, const dmx_op_call *call)
     const dmx_p_clip_scale *p = call->params;
     const float g = dmx_cpu_f32(call, 0)[0];
     float *x = dmx_cpu_f32(call, 1);
-    if (!(g > p->max_norm))
+    if (!(g > p->threshold))
         return DMX_OK;
-    const float f = p->max_norm / g;
+    const float f = p->numerator / g;
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(p->n))
     for (int64_t i = 0; i < p->n; i++)
         x[i] = f * x[i];

@@ -60,7 +60,14 @@ dmx_status dmx_cl_scale(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_clip_scale(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_clip_scale *p = call->params;
-    return scale_like(dev, call, "clip_scale", p->n, p->max_norm);
+    dmx_cl_launch L;
+    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, "clip_scale", &L));
+    dmx_cl_arg_call(&L, call, 0);
+    dmx_cl_arg_call(&L, call, 1);
+    dmx_cl_arg_i32(&L, p->n);
+    dmx_cl_arg_f32(&L, p->threshold);
+    dmx_cl_arg_f32(&L, p->numerator);
+    return dmx_cl_run_1d(&L, quads(p->n));
 }
 
 dmx_status dmx_cl_axpy(dmx_device *dev, const dmx_op_call *call)

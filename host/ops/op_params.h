@@ -114,12 +114,13 @@ typedef struct dmx_p_scale {
 } dmx_p_scale;
 
 /* CLIP_SCALE: args[0] norm [1] (in), args[1] x [n] (in/out). With g = norm[0]: when
- * g > max_norm, x *= max_norm / g (the factor computed once, in float); otherwise (g within
- * the limit, or NaN) x is left as it is. Gradient-norm clipping with the norm left on the
- * device. */
+ * g > threshold, x *= numerator / g (the factor computed once, in float); otherwise (g within
+ * the threshold, or NaN) x is left as it is. With the norm left on the device: gradient-norm
+ * clipping (threshold = numerator = max_norm) and normalisation to unit length (threshold a
+ * tiny eps, numerator 1: the spectral norm's power iteration). */
 typedef struct dmx_p_clip_scale {
     int32_t n;
-    float max_norm;
+    float threshold, numerator;
 } dmx_p_clip_scale;
 
 /* AXPY: args[0] x (in), args[1] y (in/out). y += alpha * x. */

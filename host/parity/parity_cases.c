@@ -767,11 +767,14 @@ static void build_reductions(builder *b)
             c->large = n > 10000;
         arg_in(b, c, 0, (size_t)n, -1, 1);
         arg_result(b, c, 1, 1, 0);
-        /* clipping by a norm in [1, 2]: max_norm 0.5 always scales, 5 never does */
-        for (int k = 0; k < 2; k++) {
-            dmx_p_clip_scale q = {.n = n, .max_norm = k ? 5.0f : 0.5f};
+        /* a norm in [1, 2]: threshold 0.5 always scales (by 0.5 / g, then by 1 / g: the
+         * normalisation), 5 never does */
+        for (int k = 0; k < 3; k++) {
+            dmx_p_clip_scale q = {.n = n, .threshold = k == 1 ? 5.0f : 0.5f,
+                                  .numerator = k == 2 ? 1.0f : k == 1 ? 5.0f : 0.5f};
             c = add_case(b, DMX_OP_CLIP_SCALE, DMX_PARITY_ELEMENTWISE, &q, sizeof q,
-                         "n=%d max_norm=%g", n, (double)q.max_norm);
+                         "n=%d threshold=%g numerator=%g", n, (double)q.threshold,
+                         (double)q.numerator);
             if (c)
                 c->large = n > 10000;
             arg_in(b, c, 0, 1, 1, 2);

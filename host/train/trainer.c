@@ -91,7 +91,7 @@ static dmx_status clip_gradients(trainer *t)
     call.args[0] = (dmx_arg){t->flat_grads.buf, t->flat_grads.offset, (size_t)n};
     call.args[1] = (dmx_arg){norm->buf, norm->offset, 1};
     DMX_TRY(dmx_op_run(dmx_ctx_device(t->ctx), &call));
-    dmx_p_clip_scale sc = {.n = n, .max_norm = t->o->clip_norm};
+    dmx_p_clip_scale sc = {.n = n, .threshold = t->o->clip_norm, .numerator = t->o->clip_norm};
     dmx_op_call clip = {.op = DMX_OP_CLIP_SCALE, .params = &sc};
     clip.args[0] = call.args[1];
     clip.args[1] = call.args[0];

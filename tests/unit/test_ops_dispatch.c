@@ -40,7 +40,7 @@ static const dmx_p_adamw p_adamw = {.n = 7, .lr = 1e-3f, .beta1 = 0.9f, .beta2 =
                                     .eps = 1e-8f, .step_size = 1e-3f, .bc2_sqrt = 1};
 static const dmx_p_sgd p_sgd = {.n = 7, .lr = 0.1f, .momentum = 0.9f, .first_step = 1};
 static const dmx_p_reduce p_reduce = {.n = 7};
-static const dmx_p_clip_scale p_clip_scale = {.n = 7, .max_norm = 1};
+static const dmx_p_clip_scale p_clip_scale = {.n = 7, .threshold = 1, .numerator = 1};
 
 static const dispatch_case cases[] = {
     /* view spans: src 1 + 1*6 + 2*1 + 1*3 = 12, dst 1 + 1*1 + 2*4 + 1*2 = 12 */
