@@ -2,7 +2,6 @@
  * errors that name the device, the op and the kernel; and the device's scratch buffer. */
 #include <stdio.h>
 
-#include "core/log.h"
 #include "opencl/cl_internal.h"
 
 cl_mem dmx_cl_mem_of(const dmx_op_call *call, int i)
@@ -106,24 +105,9 @@ dmx_status dmx_cl_profile_event(dmx_cl_device *cd, dmx_op op, cl_event ev)
 
 void dmx_cl_profile_report(const dmx_cl_device *cd)
 {
-    int order[DMX_OP_COUNT], n = 0;
-    double total = 0;
-    for (int op = 0; op < DMX_OP_COUNT; op++)
-        if (cd->op_launches[op]) {
-            order[n++] = op;
-            total += cd->op_seconds[op];
-        }
-    for (int i = 1; i < n; i++) /* insertion sort by time, descending */
-        for (int k = i; k > 0 && cd->op_seconds[order[k]] > cd->op_seconds[order[k - 1]]; k--) {
-            int t = order[k];
-            order[k] = order[k - 1];
-            order[k - 1] = t;
-        }
-    dmx_log_report("%s: kernel time per op (DIMIX_OPENCL_PROFILE), %.3f s in all", cd->label, total);
-    for (int i = 0; i < n; i++)
-        dmx_log_report("  %-20s %8llu kernels %10.3f s %6.1f%%", dmx_op_name((dmx_op)order[i]),
-                       (unsigned long long)cd->op_launches[order[i]], cd->op_seconds[order[i]],
-                       total > 0 ? 100.0 * cd->op_seconds[order[i]] / total : 0.0);
+    char heading[256];
+    snprintf(heading, sizeof heading, "%s: kernel time per op (DIMIX_OPENCL_PROFILE)", cd->label);
+    dmx_log_op_times(heading, cd->op_seconds, cd->op_launches, "kernels");
 }
 
 dmx_status dmx_cl_run_1d(dmx_cl_launch *L, size_t n)

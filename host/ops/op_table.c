@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "device/backend.h"
 
 static const dmx_op_desc op_descs[DMX_OP_COUNT] = {
@@ -86,4 +87,27 @@ dmx_status dmx_op_run(dmx_device *dev, const dmx_op_call *call)
     s = dev->backend->ops[call->op](dev, call);
     dmx_device_call_end(dev, locked);
     return s == DMX_OK ? s : dmx_fail_context(s, "%s on %s: ", d->name, dev->info.name);
+}
+
+void dmx_log_op_times(const char *heading, const double *seconds, const uint64_t *counts,
+                      const char *unit)
+{
+    int order[DMX_OP_COUNT], n = 0;
+    double total = 0;
+    for (int op = 0; op < DMX_OP_COUNT; op++)
+        if (counts[op]) {
+            order[n++] = op;
+            total += seconds[op];
+        }
+    for (int i = 1; i < n; i++) /* insertion sort by time, descending */
+        for (int k = i; k > 0 && seconds[order[k]] > seconds[order[k - 1]]; k--) {
+            int t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    dmx_log_report("%s, %.3f s in all", heading, total);
+    for (int i = 0; i < n; i++)
+        dmx_log_report("  %-20s %8llu %s %10.3f s %6.1f%%", dmx_op_name((dmx_op)order[i]),
+                       (unsigned long long)counts[order[i]], unit, seconds[order[i]],
+                       total > 0 ? 100.0 * seconds[order[i]] / total : 0.0);
 }

@@ -42,6 +42,11 @@ typedef struct dmx_op_desc {
 const dmx_op_desc *dmx_op_describe(dmx_op op);
 const char *dmx_op_name(dmx_op op);
 
+/* A per-op time table through the log, slowest first (DIMIX_VK_PROFILE, DIMIX_OPENCL_PROFILE):
+ * "<heading>, T s in all", then one line per op that ran: name, count, `unit`, seconds, share. */
+void dmx_log_op_times(const char *heading, const double *seconds, const uint64_t *counts,
+                      const char *unit);
+
 /* Looks an op up by name; returns DMX_OP_COUNT when unknown. */
 dmx_op dmx_op_from_name(const char *name);
 

@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "core/error.h"
-#include "core/log.h"
 #include "vulkan/vk_ops.h"
 
 static dmx_status vk_init(void) { return dmx_vk_instance_init(); }
@@ -35,24 +34,9 @@ static dmx_status vk_device_open(dmx_device *dev)
  * default). */
 static void print_profile(const dmx_device *dev, const dmx_vk_device *d)
 {
-    int order[DMX_OP_COUNT], n = 0;
-    double total = 0;
-    for (int op = 0; op < DMX_OP_COUNT; op++)
-        if (d->op_calls[op]) {
-            order[n++] = op;
-            total += d->op_seconds[op];
-        }
-    for (int i = 1; i < n; i++) /* insertion sort by time, descending */
-        for (int k = i; k > 0 && d->op_seconds[order[k]] > d->op_seconds[order[k - 1]]; k--) {
-            int t = order[k];
-            order[k] = order[k - 1];
-            order[k - 1] = t;
-        }
-    dmx_log_report("%s: time per op (DIMIX_VK_PROFILE), %.3f s in all", dev->info.name, total);
-    for (int i = 0; i < n; i++)
-        dmx_log_report("  %-20s %8llu calls %10.3f s %6.1f%%", dmx_op_name((dmx_op)order[i]),
-                (unsigned long long)d->op_calls[order[i]], d->op_seconds[order[i]],
-                total > 0 ? 100.0 * d->op_seconds[order[i]] / total : 0.0);
+    char heading[256];
+    snprintf(heading, sizeof heading, "%s: time per op (DIMIX_VK_PROFILE)", dev->info.name);
+    dmx_log_op_times(heading, d->op_seconds, d->op_calls, "calls");
 }
 
 static void vk_device_close(dmx_device *dev)
