@@ -64,6 +64,18 @@ DMX_KERNEL void clip_scale(__global const float *norm, ulong norm_off, __global 
             x[k] = f * x[k];
 }
 
+/* CLIP_SCALE_BWD: dnorm (+)= (-(numerator / g) / g) dot when g > threshold, else (+)= 0. */
+DMX_KERNEL void clip_scale_bwd(__global const float *norm, ulong norm_off,
+                               __global const float *dot, ulong dot_off, __global float *dnorm,
+                               ulong dnorm_off, float threshold, float numerator, int accumulate)
+{
+    if (get_global_id(0) != 0)
+        return;
+    const float g = norm[norm_off];
+    const float d = g > threshold ? (-(numerator / g) / g) * dot[dot_off] : 0.0f;
+    dnorm[dnorm_off] = accumulate ? dnorm[dnorm_off] + d : d;
+}
+
 DMX_KERNEL void scale(__global const float *x, ulong x_off, __global float *y, ulong y_off, int n,
                       float alpha)
 {

@@ -3,7 +3,7 @@
 #include "common.glsl"
 
 // CLIP_SCALE: x *= numerator / g when g = norm[0] exceeds threshold, else x is unchanged.
-DMX_PUSH(int n; float threshold; float numerator;)
+DMX_PUSH(int n; float threshold; float numerator; int accumulate;)
 DMX_BUFFER(0, readonly, float, norm)
 DMX_BUFFER(1, , float, x)
 

@@ -65,6 +65,17 @@ dmx_status dmx_cpu_clip_scale(dmx_device *dev, const dmx_op_call *call)
     return DMX_OK;
 }
 
+dmx_status dmx_cpu_clip_scale_bwd(dmx_device *dev, const dmx_op_call *call)
+{
+    (void)dev;
+    const dmx_p_clip_scale *p = call->params;
+    const float g = dmx_cpu_f32(call, 0)[0], dot = dmx_cpu_f32(call, 1)[0];
+    float *dnorm = dmx_cpu_f32(call, 2);
+    const float d = g > p->threshold ? (-(p->numerator / g) / g) * dot : 0.0f;
+    dnorm[0] = p->accumulate ? dnorm[0] + d : d;
+    return DMX_OK;
+}
+
 dmx_status dmx_cpu_axpy(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;

@@ -1,10 +1,21 @@
-/* Multi-head softmax attention composed from tensor ops (SPEC section 3): Q, K, V projections,
- * head split (reshape + permute), scores by batched GEMM, masked softmax with the 1/sqrt(d_h)
- * scale folded in, P V, head merge, output projection. */
+/* Multi-head softmax attention (SPEC section 3): Q, K, V projections, then per head the masked
+ * softmax of Q K^T / sqrt(d_h) times V, then the output projection.
+ *
+ * The middle runs one of two ways. Composed from tensor ops: head split (reshape + permute),
+ * scores by batched GEMM, softmax, P V, head merge; seven ops and an S x S score tensor per
+ * head. Fused: one ATTENTION op over the projections as they are (dmx_attention_fused), the
+ * scores recomputed in the backward instead of stored. OpenCL and Vulkan take the fused op for
+ * short sequences (butterfly attention's groups, small ViTs), where launch count dominates;
+ * the CPU devices keep the composed path, whose GEMMs run on BLAS. DIMIX_FUSED_ATTENTION=0 or
+ * 1 overrides the choice (the fused op still needs S and d_h within its limits). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/error.h"
+#include "dimix/device.h"
+#include "dimix/ops.h"
+#include "ops/op_params.h"
 #include "nn/nn_internal.h"
 
 dmx_status dmx_attention_init(dmx_params *ps, const char *prefix, int64_t dim, int64_t heads,
@@ -60,6 +71,21 @@ static dmx_status check_input(const dmx_nn_attention *m, const dmx_tensor *x,
     return DMX_OK;
 }
 
+/* The sequences the fused op handles on every device: lavapipe's loop limiter bounds the
+ * keys one invocation walks (host/vulkan/vk_ops_attention.c). */
+#define FUSED_MAX_SEQ 128
+
+static bool use_fused(dmx_ctx *ctx, int64_t S, int64_t dh)
+{
+    if (S > FUSED_MAX_SEQ || dh > DMX_ATTENTION_MAX_HEAD_DIM)
+        return false;
+    const char *env = getenv("DIMIX_FUSED_ATTENTION");
+    if (env && (env[0] == '0' || env[0] == '1') && env[1] == 0)
+        return env[0] == '1';
+    const dmx_device_info *info = dmx_device_info_of(dmx_ctx_device(ctx));
+    return info && info->backend != DMX_BACKEND_CPU;
+}
+
 dmx_status dmx_attention_forward(dmx_ctx *ctx, const dmx_nn_attention *m, dmx_tensor *x,
                                  dmx_tensor *mask, dmx_tensor **y)
 {
@@ -71,12 +97,17 @@ dmx_status dmx_attention_forward(dmx_ctx *ctx, const dmx_nn_attention *m, dmx_te
     DMX_TRY(dmx_linear_forward(ctx, &m->q, x, -1, &q));
     DMX_TRY(dmx_linear_forward(ctx, &m->k, x, -1, &k));
     DMX_TRY(dmx_linear_forward(ctx, &m->v, x, -1, &v));
+    const float scale = (float)(1.0 / sqrt((double)dh));
+    if (use_fused(ctx, S, dh)) {
+        DMX_TRY(dmx_attention_fused(ctx, q, k, v, mask, m->heads, scale, &merged));
+        return dmx_linear_forward(ctx, &m->o, merged, -1, y);
+    }
     DMX_TRY(split_heads(ctx, q, m->heads, &qh));
     DMX_TRY(split_heads(ctx, k, m->heads, &kh));
     DMX_TRY(split_heads(ctx, v, m->heads, &vh));
     DMX_TRY(dmx_matmul(ctx, qh, kh, 0, 1, 1.0f, &scores)); /* [B, h, S, S] */
     /* Every row of batch b (h heads x S queries) uses mask row b. */
-    DMX_TRY(dmx_softmax(ctx, scores, mask, (float)(1.0 / sqrt((double)dh)), m->heads * S, &p));
+    DMX_TRY(dmx_softmax(ctx, scores, mask, scale, m->heads * S, &p));
     DMX_TRY(dmx_matmul(ctx, p, vh, 0, 0, 1.0f, &o)); /* [B, h, S, dh] */
     DMX_TRY(merge_heads(ctx, o, &merged));
     return dmx_linear_forward(ctx, &m->o, merged, -1, y);

@@ -7,14 +7,12 @@
  * with no tape and no host transfer. (It ran on the host in double until issue 13; u and v now
  * agree across devices within the parity tolerances instead of bit for bit.)
  *
- * sigma is computed on the device with matmul, so autograd sees it. Whether the weight is
- * scaled at all (sigma / coeff > 1) is decided on the host from sigma's value (one 4-byte
- * read per call). When it is, w' = w f with f = coeff / sigma, and f is built as its tangent
- * line at the current sigma s:
- *   f = coeff/s - (coeff/s^2) (sigma - s),
- * whose value is exactly coeff/s (sigma - s is exactly 0) and whose derivative is
- * d(coeff/sigma)/d sigma, so backprop gives dW = (c/s) G - (c/s^2) <G, W> u v^T, the plain
- * gradient of w / (sigma / coeff). (There is no reciprocal op; this needs none.) */
+ * sigma is computed on the device with matmul, so autograd sees it, and w' = clip_scale(w,
+ * sigma, coeff, coeff): the device decides whether sigma > coeff and scales by coeff / sigma,
+ * and the backward gives dW = (c/s) G - (c/s^2) <G, W> u v^T when it scaled (G when not), the
+ * plain gradient of w / max(1, sigma / coeff). Nothing is read back unless the caller asks for
+ * sigma's value; a non-finite sigma (from a non-finite weight) leaves the weight unscaled, and
+ * the loss then shows it. */
 #include <math.h>
 
 #include "autograd/autograd.h"
@@ -92,24 +90,6 @@ static dmx_status sigma_of(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_tenso
     return dmx_matmul(ctx, ut, wv, 1, 0, 1.0f, sigma);
 }
 
-/* w' = w * f, f = coeff/s - (coeff/s^2) (sigma - s): see the top of the file. */
-static dmx_status scale_by_tangent(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *sigma, float s,
-                                   float coeff, dmx_tensor **w_out)
-{
-    const int64_t one[2] = {1, 1}, flat[2] = {dmx_tensor_numel(w), 1};
-    const float minus_s = -s, value = coeff / s;
-    dmx_tensor *neg = NULL, *base = NULL, *diff = NULL, *slope = NULL, *f = NULL, *wf = NULL;
-    dmx_tensor *prod = NULL;
-    DMX_TRY(dmx_tensor_from_host(ctx, DMX_F32, 2, one, &minus_s, "spectral_norm.-sigma", &neg));
-    DMX_TRY(dmx_tensor_from_host(ctx, DMX_F32, 2, one, &value, "spectral_norm.c/sigma", &base));
-    DMX_TRY(dmx_add(ctx, sigma, neg, &diff));
-    DMX_TRY(dmx_scale(ctx, diff, -coeff / (s * s), &slope));
-    DMX_TRY(dmx_add(ctx, slope, base, &f));
-    DMX_TRY(dmx_reshape(ctx, w, 2, flat, &wf));
-    DMX_TRY(dmx_matmul(ctx, wf, f, 0, 0, 1.0f, &prod));
-    return dmx_reshape(ctx, prod, 2, w->shape, w_out);
-}
-
 dmx_status dmx_spectral_norm(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_tensor *v,
                              int n_power, float coeff, dmx_tensor **w_out, float *sigma_out)
 {
@@ -125,18 +105,11 @@ dmx_status dmx_spectral_norm(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_ten
         st = sigma_of(ctx, w, u, v, &sigma);
     if (st != DMX_OK)
         return dmx_fail_context(st, "spectral norm of %s: ", w->name);
-    float s = 0.0f;
-    DMX_TRY(dmx_tensor_to_host(sigma, &s, sizeof s));
-    if (!isfinite(s))
-        return dmx_fail(DMX_ERR_INVALID_ARG, "spectral norm of %s: sigma is %g", w->name,
-                        (double)s);
-    if (sigma_out)
-        *sigma_out = s;
-    if (!(s / coeff > 1.0f)) {
-        *w_out = w; /* max(1, sigma/coeff) = 1: the weight is used as it is */
-        return DMX_OK;
+    if (sigma_out) { /* the caller asked for the value: the one host read */
+        DMX_TRY(dmx_tensor_to_host(sigma, sigma_out, sizeof *sigma_out));
+        if (!isfinite(*sigma_out))
+            return dmx_fail(DMX_ERR_INVALID_ARG, "spectral norm of %s: sigma is %g", w->name,
+                            (double)*sigma_out);
     }
-    if (!dmx_ctx_grad_enabled(ctx) || !(w->flags & DMX_TENSOR_REQUIRES_GRAD))
-        return dmx_scale(ctx, w, coeff / s, w_out); /* no backward: the value is all we need */
-    return scale_by_tangent(ctx, w, sigma, s, coeff, w_out);
+    return dmx_clip_scale(ctx, w, sigma, coeff, coeff, w_out);
 }

@@ -70,6 +70,19 @@ dmx_status dmx_cl_clip_scale(dmx_device *dev, const dmx_op_call *call)
     return dmx_cl_run_1d(&L, quads(p->n));
 }
 
+dmx_status dmx_cl_clip_scale_bwd(dmx_device *dev, const dmx_op_call *call)
+{
+    const dmx_p_clip_scale *p = call->params;
+    dmx_cl_launch L;
+    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ELEMENTWISE, "clip_scale_bwd", &L));
+    for (int i = 0; i < 3; i++)
+        dmx_cl_arg_call(&L, call, i);
+    dmx_cl_arg_f32(&L, p->threshold);
+    dmx_cl_arg_f32(&L, p->numerator);
+    dmx_cl_arg_i32(&L, p->accumulate);
+    return dmx_cl_run_1d(&L, 1);
+}
+
 dmx_status dmx_cl_axpy(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_axpy *p = call->params;

@@ -34,7 +34,8 @@
     X(EMBEDDING, "embedding.cl")                                                             \
     X(DROPOUT, "dropout.cl")                                                                 \
     X(OPTIM, "optim.cl")                                                                     \
-    X(REDUCE, "reduce.cl")
+    X(REDUCE, "reduce.cl")                                                                   \
+    X(ATTENTION, "attention.cl")
 
 typedef enum dmx_cl_prog {
 #define DMX_CL_PROG_ENUM(id, file) DMX_CL_PROG_##id,

@@ -112,6 +112,28 @@ static dmx_status extents_mix_mlp(dmx_op op, const dmx_p_mix_mlp *p, int64_t *ne
     return DMX_OK;
 }
 
+static dmx_status extents_attention(dmx_op op, const dmx_p_attention *p, int64_t *need)
+{
+    if (p->batch < 0 || p->seq < 0 || p->heads < 0)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "attention batch %d, seq %d, heads %d: a negative "
+                        "size", p->batch, p->seq, p->heads);
+    if (p->head_dim < 1 || p->head_dim > DMX_ATTENTION_MAX_HEAD_DIM)
+        return dmx_fail(DMX_ERR_INVALID_ARG, "attention head_dim %d outside [1, %d]",
+                        p->head_dim, DMX_ATTENTION_MAX_HEAD_DIM);
+    const int64_t rows = sat_mul(p->batch, p->seq);
+    const int64_t x = sat_mul(rows, sat_mul(p->heads, p->head_dim));
+    const int64_t stats = sat_mul(sat_mul(rows, p->heads), 2);
+    const int64_t mask = p->has_mask ? rows : NOT_CHECKED;
+    need[0] = need[1] = need[2] = x, need[3] = mask;
+    if (op == DMX_OP_ATTENTION) {
+        need[4] = x, need[5] = stats;
+    } else {
+        need[4] = need[5] = x, need[6] = stats;
+        need[7] = need[8] = need[9] = x;
+    }
+    return DMX_OK;
+}
+
 /* Rows and columns of a row-wise op, checked non-negative. */
 static dmx_status rows_cols(int32_t rows, int32_t cols, int64_t *R, int64_t *C, int64_t *RC)
 {
@@ -243,6 +265,11 @@ static dmx_status extents_of(const dmx_op_call *call, int n_args, int64_t *need)
         DMX_TRY(extents_flat(n_args, ((const dmx_p_clip_scale *)q)->n, false, need));
         need[0] = 1;
         return DMX_OK;
+    case DMX_OP_CLIP_SCALE_BWD:
+        need[0] = need[1] = need[2] = 1;
+        return DMX_OK;
+    case DMX_OP_ATTENTION:
+    case DMX_OP_ATTENTION_BWD: return extents_attention(call->op, q, need);
     case DMX_OP_COUNT: break;
     }
     return dmx_fail(DMX_ERR_INVALID_ARG, "op %d is not an operator", (int)call->op);

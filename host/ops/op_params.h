@@ -116,11 +116,17 @@ typedef struct dmx_p_scale {
 /* CLIP_SCALE: args[0] norm [1] (in), args[1] x [n] (in/out). With g = norm[0]: when
  * g > threshold, x *= numerator / g (the factor computed once, in float); otherwise (g within
  * the threshold, or NaN) x is left as it is. With the norm left on the device: gradient-norm
- * clipping (threshold = numerator = max_norm) and normalisation to unit length (threshold a
- * tiny eps, numerator 1: the spectral norm's power iteration). */
+ * clipping (threshold = numerator = max_norm), normalisation to unit length (threshold a
+ * tiny eps, numerator 1: the spectral norm's power iteration) and the spectral norm's
+ * w / max(1, sigma / c) (threshold = numerator = c). accumulate is unused.
+ * CLIP_SCALE_BWD, the derivative by g of x numerator / g: args[0] norm [1], args[1] dot [1]
+ * (in: <dy, x> of the unscaled x), args[2] dnorm [1] (acc). When g > threshold,
+ * dnorm (+)= (-(numerator / g) / g) dot, rounded in that order; otherwise dnorm (+)= 0.
+ * n is unused. */
 typedef struct dmx_p_clip_scale {
     int32_t n;
     float threshold, numerator;
+    int32_t accumulate;
 } dmx_p_clip_scale;
 
 /* AXPY: args[0] x (in), args[1] y (in/out). y += alpha * x. */
@@ -248,6 +254,33 @@ typedef struct dmx_p_sgd {
 typedef struct dmx_p_reduce {
     int32_t n;
 } dmx_p_reduce;
+
+/* ATTENTION: softmax attention of every head in one op (the scores never reach memory).
+ * q, k, v, o are [batch, seq, heads * head_dim]: head h owns columns h*head_dim ..
+ * (h+1)*head_dim - 1 of every row, so the head split and merge are index arithmetic.
+ * mask [batch, seq] (optional) is an additive key mask: batch row b's key j gets mask[b, j]
+ * for every query and head, removed when <= DMX_MASK_REMOVED (as in SOFTMAX).
+ * stats [batch, heads, seq, 2] holds two floats per query row.
+ * For batch b, head h, query i: z_j = scale q_i . k_j + mask_j over the keys j not removed,
+ *   o_i = sum_j softmax(z)_j v_j; o_i = 0 when every key is removed.
+ * Forward: args[0] q, args[1] k, args[2] v, args[3] mask (in; NULL when has_mask = 0),
+ *   args[4] o, args[5] stats (out): stats[.., 0] = log sum_j exp(z_j) (0 for a row with every
+ *   key removed), stats[.., 1] = 0.
+ * Backward: args[0] q, args[1] k, args[2] v, args[3] mask, args[4] o, args[5] do (in),
+ *   args[6] stats (in/out: reads [.., 0], overwrites [.., 1] with do_i . o_i, the backward's
+ *   working row sums), args[7] dq, args[8] dk, args[9] dv (acc, each by its own flag).
+ *   With P_ij = exp(z_ij - stats_i0) and dS_ij = P_ij (do_i . v_j - do_i . o_i):
+ *   dq_i (+)= scale sum_j dS_ij k_j, dk_j (+)= scale sum_i dS_ij q_i, dv_j (+)= sum_i P_ij do_i
+ *   (a removed key gets dk_j = dv_j = 0). The mask gets no gradient.
+ * 1 <= head_dim <= DMX_ATTENTION_MAX_HEAD_DIM: device kernels keep a row of o (or dq, dk, dv)
+ * in registers. */
+#define DMX_ATTENTION_MAX_HEAD_DIM 64
+typedef struct dmx_p_attention {
+    int32_t batch, seq, heads, head_dim;
+    float scale;
+    int32_t has_mask;
+    int32_t accumulate_q, accumulate_k, accumulate_v;
+} dmx_p_attention;
 
 #define DMX_CHECK_PARAMS_SIZE(T) \
     _Static_assert(sizeof(T) <= DMX_MAX_PARAMS_BYTES && sizeof(T) % 4 == 0, #T " too large")

@@ -88,6 +88,53 @@ dmx_status dmx_scale(dmx_ctx *ctx, dmx_tensor *x, float alpha, dmx_tensor **y)
                  : DMX_OK;
 }
 
+/* ---- clip_scale: y = x * (g > threshold ? numerator / g : 1), g = norm[0] on the device ---- */
+
+static dmx_status clip_scale_backward(dmx_ctx *ctx, const dmx_tape_entry *e)
+{
+    dmx_tensor *x = e->t[0], *norm = e->t[1], *y = e->t[2];
+    dmx_p_clip_scale p;
+    memcpy(&p, e->params.bytes, sizeof p);
+    if (!y->grad)
+        return DMX_OK;
+    if (dmx_requires_grad(ctx, x)) { /* dx = dy scaled like x was */
+        dmx_tensor *dx = NULL;
+        DMX_TRY(dmx_scratch_like(ctx, x, &dx));
+        dmx_p_scale copy = {.n = p.n, .alpha = 1.0f};
+        DMX_TRY(DMX_RUN(ctx, DMX_OP_SCALE, &copy, dmx_arg_of(y->grad), dmx_arg_of(dx)));
+        DMX_TRY(DMX_RUN(ctx, DMX_OP_CLIP_SCALE, &p, dmx_arg_of(norm), dmx_arg_of(dx)));
+        DMX_TRY(dmx_grad_take(ctx, x, dx));
+    }
+    dmx_tensor *dnorm = NULL, *dot = NULL;
+    int acc = 0;
+    DMX_TRY(dmx_grad_of(ctx, norm, &dnorm, &acc));
+    if (!dnorm)
+        return DMX_OK;
+    DMX_TRY(dmx_scratch_like(ctx, norm, &dot));
+    dmx_p_reduce r = {.n = p.n};
+    DMX_TRY(DMX_RUN(ctx, DMX_OP_DOT, &r, dmx_arg_of(y->grad), dmx_arg_of(x), dmx_arg_of(dot)));
+    p.accumulate = acc;
+    return DMX_RUN(ctx, DMX_OP_CLIP_SCALE_BWD, &p, dmx_arg_of(norm), dmx_arg_of(dot),
+                   dmx_arg_of(dnorm));
+}
+
+dmx_status dmx_clip_scale(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *norm, float threshold,
+                          float numerator, dmx_tensor **y)
+{
+    const char *op = "clip_scale";
+    DMX_TRY(dmx_check_tensor(ctx, x, DMX_F32, op, "x"));
+    DMX_TRY(dmx_check_numel(ctx, norm, DMX_F32, 1, op, "norm"));
+    const bool track = dmx_requires_grad(ctx, x) || dmx_requires_grad(ctx, norm);
+    DMX_TRY(dmx_new_output(ctx, x->ndim, x->shape, op, track, y));
+    const int32_t n = (int32_t)dmx_tensor_numel(x);
+    dmx_p_scale copy = {.n = n, .alpha = 1.0f};
+    DMX_TRY(DMX_RUN(ctx, DMX_OP_SCALE, &copy, dmx_arg_of(x), dmx_arg_of(*y)));
+    dmx_p_clip_scale p = {.n = n, .threshold = threshold, .numerator = numerator};
+    DMX_TRY(DMX_RUN(ctx, DMX_OP_CLIP_SCALE, &p, dmx_arg_of(norm), dmx_arg_of(*y)));
+    dmx_tensor *saved[3] = {x, norm, *y};
+    return track ? dmx_tape_record(ctx, op, clip_scale_backward, saved, 3, &p, sizeof p) : DMX_OK;
+}
+
 /* ---- add_row and sum_rows ---- */
 
 /* dst [rows, cols] (+)= scale * src [cols] broadcast over rows. */

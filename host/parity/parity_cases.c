@@ -781,6 +781,117 @@ static void build_reductions(builder *b)
             arg_acc(b, c, 1, (size_t)n, -10, 10);
         }
     }
+    /* its derivative: norms in [1, 2] against thresholds 0.5 (scaled) and 5 (not), both
+     * output modes */
+    for (int k = 0; k < 4; k++) {
+        dmx_p_clip_scale q = {.n = 1, .threshold = k % 2 ? 5.0f : 0.5f, .numerator = 0.7f,
+                              .accumulate = k / 2};
+        dmx_parity_case *c = add_case(b, DMX_OP_CLIP_SCALE_BWD, DMX_PARITY_ELEMENTWISE, &q,
+                                      sizeof q, "threshold=%g acc=%d", (double)q.threshold,
+                                      q.accumulate);
+        arg_in(b, c, 0, 1, 1, 2);
+        arg_in(b, c, 1, 1, -10, 10);
+        arg_result(b, c, 2, 1, q.accumulate);
+    }
+}
+
+/* ---- attention ---- */
+
+/* stats[.., 0] = log sum_j exp(z_ij) of the case's q, k and mask (the forward's), so that the
+ * backward's probabilities are those of a real forward. */
+static void attention_lse(const dmx_p_attention *p, const float *q, const float *k,
+                          const float *mask, float *stats)
+{
+    const int S = p->seq, H = p->heads, dh = p->head_dim, ld = H * dh;
+    for (int b = 0; b < p->batch; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < S; i++) {
+                double zmax = -INFINITY, sum = 0;
+                double z[200];
+                for (int j = 0; j < S; j++) {
+                    const float m = mask ? mask[b * S + j] : 0.0f;
+                    double d = 0;
+                    for (int c = 0; c < dh; c++)
+                        d += (double)q[(b * S + i) * ld + h * dh + c] *
+                             k[(b * S + j) * ld + h * dh + c];
+                    z[j] = m <= DMX_MASK_REMOVED ? -INFINITY : p->scale * d + m;
+                    zmax = z[j] > zmax ? z[j] : zmax;
+                }
+                for (int j = 0; j < S && zmax > -INFINITY; j++)
+                    sum += exp(z[j] - zmax);
+                float *st = stats + 2 * ((size_t)(b * H + h) * S + i);
+                st[0] = zmax > -INFINITY ? (float)(zmax + log(sum)) : 0.0f;
+                st[1] = 0.0f;
+            }
+}
+
+static void build_attention(builder *b)
+{
+    /* batch, seq, heads, head_dim, mask kind: 0 none, 1 some keys removed (-1e30, -inf) and
+     * ordinary values, 2 one batch row with every key removed. */
+    const int shapes[][5] = {{3, 7, 2, 5, 0}, {2, 16, 1, 64, 1}, {5, 9, 3, 13, 2},
+                             {1, 1, 1, 1, 0}, {4, 33, 2, 16, 1}, {2, 128, 2, 32, 1}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int B = shapes[s][0], S = shapes[s][1], H = shapes[s][2], dh = shapes[s][3];
+        const int mask_kind = shapes[s][4];
+        const size_t n = (size_t)B * S * H * dh, n_stats = (size_t)B * H * S * 2;
+        const bool large = S > 100;
+        dmx_p_attention p = {.batch = B, .seq = S, .heads = H, .head_dim = dh,
+                             .scale = 1.0f / sqrtf((float)dh), .has_mask = mask_kind != 0};
+        float *q = NULL, *k = NULL, *mask = NULL;
+        /* The same q, k and mask for the forward and the backward cases. */
+        float *qkm = malloc((2 * n + (size_t)B * S) * sizeof *qkm);
+        if (!qkm) {
+            b->oom = true;
+            return;
+        }
+        q = qkm, k = qkm + n;
+        for (size_t e = 0; e < 2 * n; e++)
+            qkm[e] = uniform(b, -2, 2);
+        if (mask_kind) {
+            mask = qkm + 2 * n;
+            for (int e = 0; e < B * S; e++)
+                mask[e] = e % 5 == 1 ? -1e30f : e % 5 == 3 ? -INFINITY : uniform(b, -3, 0);
+            if (mask_kind == 2)
+                for (int j = 0; j < S; j++)
+                    mask[S + j] = -1e30f; /* batch row 1: every key removed */
+        }
+        for (int pass = 0; pass < 3; pass++) { /* forward, backward overwrite, accumulate */
+            const int acc = pass == 2;
+            p.accumulate_q = p.accumulate_k = p.accumulate_v = acc;
+            dmx_parity_case *c = add_case(b, pass ? DMX_OP_ATTENTION_BWD : DMX_OP_ATTENTION,
+                                          DMX_PARITY_REDUCTION, &p, sizeof p,
+                                          "B=%d S=%d heads=%d d=%d mask=%d%s", B, S, H, dh,
+                                          mask_kind, pass ? (acc ? " acc=1" : " acc=0") : "");
+            if (!c)
+                break;
+            c->large = large;
+            float *cq = arg_in_values(b, c, 0, n), *ck = arg_in_values(b, c, 1, n);
+            if (cq && ck) {
+                memcpy(cq, q, n * sizeof *q);
+                memcpy(ck, k, n * sizeof *k);
+            }
+            arg_in(b, c, 2, n, -1, 1);
+            if (mask) {
+                float *cm = arg_in_values(b, c, 3, (size_t)B * S);
+                if (cm)
+                    memcpy(cm, mask, (size_t)B * S * sizeof *mask);
+            }
+            if (!pass) {
+                arg_result(b, c, 4, n, 0);
+                arg_result(b, c, 5, n_stats, 0);
+                continue;
+            }
+            arg_in(b, c, 4, n, -1, 1); /* o: any values (the backward only forms do . o) */
+            arg_in(b, c, 5, n, -1, 1);
+            float *st = arg_alloc(b, c, 6, DMX_PARITY_ACC, n_stats);
+            if (st)
+                attention_lse(&p, q, k, mask, st);
+            for (int g = 7; g < 10; g++)
+                arg_result(b, c, g, n, acc);
+        }
+        free(qkm);
+    }
 }
 
 dmx_status dmx_parity_build_cases(dmx_parity_cases *cases)
@@ -800,6 +911,7 @@ dmx_status dmx_parity_build_cases(dmx_parity_cases *cases)
     build_dropout(&b);
     build_optimizers(&b);
     build_reductions(&b);
+    build_attention(&b);
     if (b.oom) {
         dmx_parity_free_cases(cases);
         return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "parity: out of host memory building cases");

@@ -93,6 +93,15 @@ dmx_status dmx_vk_clip_scale(dmx_vk_device *d, const dmx_op_call *call)
     return DMX_OK;
 }
 
+dmx_status dmx_vk_clip_scale_bwd(dmx_vk_device *d, const dmx_op_call *call)
+{
+    const dmx_p_clip_scale *p = call->params;
+    const dmx_vk_binding b[3] = {dmx_vk_part(dmx_vk_arg(call, 0, R), 0, 1),
+                                 dmx_vk_part(dmx_vk_arg(call, 1, R), 0, 1),
+                                 dmx_vk_part(dmx_vk_arg(call, 2, p->accumulate ? RW : W), 0, 1)};
+    return dmx_vk_run_elements(d, "clip_scale_bwd", b, 3, p, sizeof *p, 1);
+}
+
 dmx_status dmx_vk_axpy(dmx_vk_device *d, const dmx_op_call *call)
 {
     FLAT("axpy", dmx_p_axpy, 2, R, RW);

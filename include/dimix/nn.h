@@ -377,7 +377,8 @@ DMX_API dmx_status dmx_imlp_forward(dmx_ctx *ctx, const dmx_nn_imlp *m, dmx_tens
 
 /* The soft spectral normalisation on its own: w' = w / max(1, sigma / coeff), u and v as
  * above (updated in place by n_power iterations when the context is in training mode).
- * *sigma (may be NULL) receives the sigma used. */
+ * *sigma (may be NULL) receives the sigma used: reading it is the only host transfer (with
+ * NULL the scaling is decided on the device), and a non-finite sigma is then an error. */
 DMX_API dmx_status dmx_spectral_norm(dmx_ctx *ctx, dmx_tensor *w, dmx_tensor *u, dmx_tensor *v,
                                      int n_power, float coeff, dmx_tensor **w_out, float *sigma);
 

@@ -54,6 +54,11 @@ DMX_API dmx_status dmx_matmul(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, int tr
 DMX_API dmx_status dmx_add(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, dmx_tensor **y);
 DMX_API dmx_status dmx_mul(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, dmx_tensor **y);
 DMX_API dmx_status dmx_scale(dmx_ctx *ctx, dmx_tensor *x, float alpha, dmx_tensor **y);
+/* y = x * numerator / g when g > threshold, else x, with g = norm's one element, decided on the
+ * device (no host read); gradients flow to x and norm. w / max(1, sigma / c) is
+ * dmx_clip_scale(w, sigma, c, c). */
+DMX_API dmx_status dmx_clip_scale(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *norm, float threshold,
+                                  float numerator, dmx_tensor **y);
 /* y = x + b broadcast over rows: b's element count divides x's; x is viewed [rows, numel(b)]. */
 DMX_API dmx_status dmx_add_row(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *b, dmx_tensor **y);
 /* x viewed [rows, cols] -> y [cols] = scale * sum over rows (scale 1/rows: the mean). */
@@ -79,6 +84,14 @@ DMX_API dmx_status dmx_layernorm(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *gamma,
  * -1e20 are removed; a fully removed row is zeros. The mask needs no gradient. */
 DMX_API dmx_status dmx_softmax(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *mask, float scale,
                                int64_t mask_group, dmx_tensor **y);
+
+/* Multi-head softmax attention in one op: q, k, v [B, S, heads * d] (head h is columns
+ * h*d .. (h+1)*d - 1), y [B, S, heads * d] with y_i = sum_j softmax_j(scale q_i . k_j + mask_j)
+ * v_j per batch row and head; mask [B, S] (or NULL) masks keys as in dmx_softmax. The S x S
+ * scores are never stored (the backward recomputes them). d is at most 64. */
+DMX_API dmx_status dmx_attention_fused(dmx_ctx *ctx, dmx_tensor *q, dmx_tensor *k, dmx_tensor *v,
+                                       dmx_tensor *mask, int64_t heads, float scale,
+                                       dmx_tensor **y);
 
 /* Mean cross-entropy over the batch: logits [B, K], labels [B] (I32), label smoothing eps.
  * loss has shape [1]. */

@@ -1,6 +1,7 @@
 /* Backward of the elementwise ops against central finite differences: add, mul (also with the
  * same tensor on both sides), scale, add_row, sum_rows (sum and mean), gelu, elu, relu (inputs
- * kept away from the kink), dropout (fixed seed). Default dmx_gradcheck tolerances throughout. */
+ * kept away from the kink), dropout (fixed seed), clip_scale (scaling and not, gradients to x and
+ * to the norm). Default dmx_gradcheck tolerances throughout. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -70,6 +71,29 @@ static void test_add_mul_scale_gradients(void **state)
     DMX_ASSERT_GRADCHECK(f->dev, "mul", mul_fn, NULL, f->in, 2, NULL);
     DMX_ASSERT_GRADCHECK(f->dev, "mul(a, a)", square_fn, NULL, f->in, 1, NULL);
     DMX_ASSERT_GRADCHECK(f->dev, "scale", scale_fn, NULL, f->in, 1, NULL);
+}
+
+static dmx_status clip_scale_fn(dmx_ctx *ctx, dmx_tensor *const *in, dmx_tensor **out,
+                                void *user)
+{
+    (void)user;
+    return dmx_clip_scale(ctx, in[0], in[1], 1.0f, 0.8f, out);
+}
+
+/* A norm of 2 is above the threshold 1 (y = 0.8 x / g: both gradients); 0.5 is below it
+ * (y = x: the norm gets none). The finite-difference steps stay far from the threshold. */
+static void test_clip_scale_gradients(void **state)
+{
+    fixture *f = *state;
+    const int64_t shape[2] = {3, 7}, one = 1;
+    leaf(f, 0, "x", 2, shape);
+    const float norms[2] = {2.0f, 0.5f};
+    for (int k = 0; k < 2; k++) {
+        dmx_test_leaf_free(f->in[1]);
+        DMX_ASSERT_OK(dmx_test_leaf(f->dev, "norm", 1, &one, &norms[k], &f->in[1]));
+        DMX_ASSERT_GRADCHECK(f->dev, k ? "clip_scale (not scaling)" : "clip_scale (scaling)",
+                             clip_scale_fn, NULL, f->in, 2, NULL);
+    }
 }
 
 static dmx_status add_row_fn(dmx_ctx *ctx, dmx_tensor *const *in, dmx_tensor **out, void *user)
@@ -158,6 +182,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_mul_scale_gradients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_row_and_sum_rows_gradients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clip_scale_gradients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activation_gradients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropout_gradient, setup, teardown),
     };

@@ -41,6 +41,8 @@ static const dmx_p_adamw p_adamw = {.n = 7, .lr = 1e-3f, .beta1 = 0.9f, .beta2 =
 static const dmx_p_sgd p_sgd = {.n = 7, .lr = 0.1f, .momentum = 0.9f, .first_step = 1};
 static const dmx_p_reduce p_reduce = {.n = 7};
 static const dmx_p_clip_scale p_clip_scale = {.n = 7, .threshold = 1, .numerator = 1};
+static const dmx_p_attention p_attn = {.batch = 2, .seq = 3, .heads = 2, .head_dim = 3,
+                                       .scale = 1, .has_mask = 1};
 
 static const dispatch_case cases[] = {
     /* view spans: src 1 + 1*6 + 2*1 + 1*3 = 12, dst 1 + 1*1 + 2*4 + 1*2 = 12 */
@@ -83,6 +85,9 @@ static const dispatch_case cases[] = {
     {DMX_OP_DOT, &p_reduce, {7, 7, 1, -1}},
     {DMX_OP_NORM2, &p_reduce, {7, 1, -1}},
     {DMX_OP_CLIP_SCALE, &p_clip_scale, {1, 7, -1}},
+    {DMX_OP_CLIP_SCALE_BWD, &p_clip_scale, {1, 1, 1, -1}},
+    {DMX_OP_ATTENTION, &p_attn, {36, 36, 36, 6, 36, 24}},
+    {DMX_OP_ATTENTION_BWD, &p_attn, {36, 36, 36, 6, 36, 36, 24, 36, 36, 36}},
 };
 
 static dmx_op_call make_call(dmx_device *dev, const dispatch_case *c)
@@ -150,6 +155,11 @@ static void test_invalid_sizes_are_refused(void **state)
     call = (dmx_op_call){.op = DMX_OP_SOFTMAX, .params = &sm};
     call.args[0] = a, call.args[1] = b, call.args[2] = c;
     DMX_ASSERT_FAILS(dmx_op_run(dev, &call), DMX_ERR_INVALID_ARG, "mask_group 0");
+
+    dmx_p_attention at = {.batch = 1, .seq = 1, .heads = 1, .head_dim = 65};
+    call = (dmx_op_call){.op = DMX_OP_ATTENTION, .params = &at};
+    call.args[0] = a, call.args[1] = b, call.args[2] = c, call.args[4] = a, call.args[5] = b;
+    DMX_ASSERT_FAILS(dmx_op_run(dev, &call), DMX_ERR_INVALID_ARG, "head_dim 65");
 
     dmx_p_copy_strided cp = {.ndim = 7};
     call = (dmx_op_call){.op = DMX_OP_COPY_STRIDED, .params = &cp};
