@@ -20,6 +20,15 @@ static int32_t masked(const dmx_op_call *call, const dmx_p_attention *p)
     return p->has_mask && call->args[3].buf;
 }
 
+/* rows, seq, heads, head_dim: the shape arguments every attention kernel takes. */
+static void arg_shape(dmx_cl_launch *L, const dmx_p_attention *p)
+{
+    dmx_cl_arg_i32(L, (int32_t)rows_of(p));
+    dmx_cl_arg_i32(L, p->seq);
+    dmx_cl_arg_i32(L, p->heads);
+    dmx_cl_arg_i32(L, p->head_dim);
+}
+
 dmx_status dmx_cl_attention(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_attention *p = call->params;
@@ -30,12 +39,33 @@ dmx_status dmx_cl_attention(dmx_device *dev, const dmx_op_call *call)
     arg_mask(&L, call, p);
     dmx_cl_arg_call(&L, call, 4);
     dmx_cl_arg_call(&L, call, 5);
-    dmx_cl_arg_i32(&L, (int32_t)rows_of(p));
-    dmx_cl_arg_i32(&L, p->seq);
-    dmx_cl_arg_i32(&L, p->heads);
-    dmx_cl_arg_i32(&L, p->head_dim);
+    arg_shape(&L, p);
     dmx_cl_arg_f32(&L, p->scale);
     dmx_cl_arg_i32(&L, masked(call, p));
+    return dmx_cl_run_1d(&L, rows_of(p));
+}
+
+/* A backward pass over q, k, v, mask, do and stats into `n_out` outputs (call arguments
+ * from `first_out`), then the shape, scale, mask flag and the outputs' accumulate flags. */
+static dmx_status run_backward_pass(dmx_device *dev, const dmx_op_call *call, const char *kernel,
+                                    int first_out, int n_out)
+{
+    const dmx_p_attention *p = call->params;
+    const int32_t acc[3] = {p->accumulate_q, p->accumulate_k, p->accumulate_v};
+    dmx_cl_launch L;
+    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ATTENTION, kernel, &L));
+    for (int i = 0; i < 3; i++)
+        dmx_cl_arg_call(&L, call, i);
+    arg_mask(&L, call, p);
+    dmx_cl_arg_call(&L, call, 5);
+    dmx_cl_arg_call(&L, call, 6);
+    for (int i = 0; i < n_out; i++)
+        dmx_cl_arg_call(&L, call, first_out + i);
+    arg_shape(&L, p);
+    dmx_cl_arg_f32(&L, p->scale);
+    dmx_cl_arg_i32(&L, masked(call, p));
+    for (int i = 0; i < n_out; i++)
+        dmx_cl_arg_i32(&L, acc[first_out - 7 + i]);
     return dmx_cl_run_1d(&L, rows_of(p));
 }
 
@@ -44,49 +74,13 @@ dmx_status dmx_cl_attention(dmx_device *dev, const dmx_op_call *call)
 dmx_status dmx_cl_attention_bwd(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_attention *p = call->params;
-    const int32_t rows = (int32_t)rows_of(p);
     dmx_cl_launch L;
     DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ATTENTION, "attention_delta", &L));
     dmx_cl_arg_call(&L, call, 4);
     dmx_cl_arg_call(&L, call, 5);
     dmx_cl_arg_call(&L, call, 6);
-    dmx_cl_arg_i32(&L, rows);
-    dmx_cl_arg_i32(&L, p->seq);
-    dmx_cl_arg_i32(&L, p->heads);
-    dmx_cl_arg_i32(&L, p->head_dim);
-    DMX_TRY(dmx_cl_run_1d(&L, (size_t)rows));
-
-    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ATTENTION, "attention_bwd_q", &L));
-    for (int i = 0; i < 3; i++)
-        dmx_cl_arg_call(&L, call, i);
-    arg_mask(&L, call, p);
-    dmx_cl_arg_call(&L, call, 5);
-    dmx_cl_arg_call(&L, call, 6);
-    dmx_cl_arg_call(&L, call, 7);
-    dmx_cl_arg_i32(&L, rows);
-    dmx_cl_arg_i32(&L, p->seq);
-    dmx_cl_arg_i32(&L, p->heads);
-    dmx_cl_arg_i32(&L, p->head_dim);
-    dmx_cl_arg_f32(&L, p->scale);
-    dmx_cl_arg_i32(&L, masked(call, p));
-    dmx_cl_arg_i32(&L, p->accumulate_q);
-    DMX_TRY(dmx_cl_run_1d(&L, (size_t)rows));
-
-    DMX_TRY(dmx_cl_begin(dev, call, DMX_CL_PROG_ATTENTION, "attention_bwd_kv", &L));
-    for (int i = 0; i < 3; i++)
-        dmx_cl_arg_call(&L, call, i);
-    arg_mask(&L, call, p);
-    dmx_cl_arg_call(&L, call, 5);
-    dmx_cl_arg_call(&L, call, 6);
-    dmx_cl_arg_call(&L, call, 8);
-    dmx_cl_arg_call(&L, call, 9);
-    dmx_cl_arg_i32(&L, rows);
-    dmx_cl_arg_i32(&L, p->seq);
-    dmx_cl_arg_i32(&L, p->heads);
-    dmx_cl_arg_i32(&L, p->head_dim);
-    dmx_cl_arg_f32(&L, p->scale);
-    dmx_cl_arg_i32(&L, masked(call, p));
-    dmx_cl_arg_i32(&L, p->accumulate_k);
-    dmx_cl_arg_i32(&L, p->accumulate_v);
-    return dmx_cl_run_1d(&L, (size_t)rows);
+    arg_shape(&L, p);
+    DMX_TRY(dmx_cl_run_1d(&L, rows_of(p)));
+    DMX_TRY(run_backward_pass(dev, call, "attention_bwd_q", 7, 1));
+    return run_backward_pass(dev, call, "attention_bwd_kv", 8, 2);
 }
