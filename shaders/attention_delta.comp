@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-// ATTENTION backward, first pass: stats[r].y = do_i . o_i.
+// ATTENTION backward, first pass: stats[r].y = do_i . o_i (one invocation per row).
 #include "attention.glsl"
 DMX_BUFFER(0, readonly, float, o)
 DMX_BUFFER(1, readonly, float, dout)
@@ -13,8 +13,7 @@ void main()
     uint r = dmx_index();
     if (r >= rows())
         return;
-    pair_row p = pair_of(r);
-    uint at = p.base + p.i * p.ld;
+    uint at = attn_at(r / uint(pc.seq), r % uint(pc.seq));
     float s = 0.0;
     for (uint c = 0; c < uint(pc.head_dim); c++)
         s += dout[pc.off[1] + at + c] * o[pc.off[0] + at + c];

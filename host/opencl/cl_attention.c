@@ -1,5 +1,21 @@
 /* Fused multi-head attention on OpenCL, forward and backward (kernels in cl/attention.cl). */
 #include "opencl/cl_ops.h"
+#include "ops/attention_tiling.h"
+
+/* Floats per local-memory tile (DMX_ATTN_TILE in cl/attention.cl); two tiles per kernel. */
+#define ATTN_TILE 2048
+
+static dmx_attention_tiling tiling_of(const dmx_p_attention *p)
+{
+    return dmx_attention_tiling_of(p, DMX_CL_WG, ATTN_TILE);
+}
+
+static void arg_tiling(dmx_cl_launch *L, const dmx_attention_tiling *t)
+{
+    dmx_cl_arg_i32(L, t->group_rows);
+    dmx_cl_arg_i32(L, t->pairs);
+    dmx_cl_arg_i32(L, t->tile);
+}
 
 static size_t rows_of(const dmx_p_attention *p)
 {
@@ -42,7 +58,9 @@ dmx_status dmx_cl_attention(dmx_device *dev, const dmx_op_call *call)
     arg_shape(&L, p);
     dmx_cl_arg_f32(&L, p->scale);
     dmx_cl_arg_i32(&L, masked(call, p));
-    return dmx_cl_run_1d(&L, rows_of(p));
+    const dmx_attention_tiling t = tiling_of(p);
+    arg_tiling(&L, &t);
+    return dmx_cl_run(&L, t.groups, 1, 1);
 }
 
 /* A backward pass over q, k, v, mask, do and stats into `n_out` outputs (call arguments
@@ -66,7 +84,9 @@ static dmx_status run_backward_pass(dmx_device *dev, const dmx_op_call *call, co
     dmx_cl_arg_i32(&L, masked(call, p));
     for (int i = 0; i < n_out; i++)
         dmx_cl_arg_i32(&L, acc[first_out - 7 + i]);
-    return dmx_cl_run_1d(&L, rows_of(p));
+    const dmx_attention_tiling t = tiling_of(p);
+    arg_tiling(&L, &t);
+    return dmx_cl_run(&L, t.groups, 1, 1);
 }
 
 /* Three launches in queue order: the row sums do . o into stats[.., 1], then dq (one

@@ -828,14 +828,18 @@ static void attention_lse(const dmx_p_attention *p, const float *q, const float 
 static void build_attention(builder *b)
 {
     /* batch, seq, heads, head_dim, mask kind: 0 none, 1 some keys removed (-1e30, -inf) and
-     * ordinary values, 2 one batch row with every key removed. */
-    const int shapes[][5] = {{3, 7, 2, 5, 0}, {2, 16, 1, 64, 1}, {5, 9, 3, 13, 2},
-                             {1, 1, 1, 1, 0}, {4, 33, 2, 16, 1}, {2, 128, 2, 32, 1}};
+     * ordinary values, 2 one batch row with every key removed. The device kernels stream keys
+     * through tiles: S 33 starts a work-group mid-pair, S 128 and 24 take several tiles, S 2
+     * with 64-wide heads takes work-groups of fewer rows. The last column marks the larger
+     * shapes (skipped under oclgrind, which simulates every work-item). */
+    const int shapes[][6] = {{3, 7, 2, 5, 0, 0},  {2, 16, 1, 64, 1, 0}, {5, 9, 3, 13, 2, 0},
+                             {1, 1, 1, 1, 0, 0},  {4, 33, 2, 16, 1, 0}, {2, 128, 2, 32, 1, 1},
+                             {3, 2, 4, 64, 1, 0}, {7, 24, 3, 48, 2, 1}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int B = shapes[s][0], S = shapes[s][1], H = shapes[s][2], dh = shapes[s][3];
         const int mask_kind = shapes[s][4];
         const size_t n = (size_t)B * S * H * dh, n_stats = (size_t)B * H * S * 2;
-        const bool large = S > 100;
+        const bool large = shapes[s][5];
         dmx_p_attention p = {.batch = B, .seq = S, .heads = H, .head_dim = dh,
                              .scale = 1.0f / sqrtf((float)dh), .has_mask = mask_kind != 0};
         float *q = NULL, *k = NULL, *mask = NULL;
