@@ -229,6 +229,21 @@ static void build_gemm(builder *b)
         }
     gemm_case(b, 0, 1, 129, 67, 257, 1, 0, 0, 1.0f, 0.0f, true);
     gemm_case(b, 1, 0, 65, 131, 300, 2, 0, 0, 1.0f, 1.0f, true);
+    /* Skinny products with long reductions (vulkan: gemm_subgroup where the long operand is
+     * contiguous along K, the tiled kernel otherwise): matrix-vector both ways, small M and
+     * small N, batches, padding, shared B, alpha and beta. */
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            gemm_case(b, ta, tb, 1, 1, 513, 1, 0, 0, 1.0f, 0.0f, false);
+            gemm_case(b, ta, tb, 1, 37, 300, 1, 0, 0, 1.0f, 0.0f, false);
+            gemm_case(b, ta, tb, 4, 19, 129, 3, 0, 1, 0.5f, 0.25f, false);
+            gemm_case(b, ta, tb, 67, 1, 257, 1, 0, 0, 1.0f, 0.0f, false);
+            gemm_case(b, ta, tb, 33, 3, 100, 2, 1, 0, 1.0f, 1.0f, false);
+            gemm_case(b, ta, tb, 8, 5, 70, 2, 0, 2, -1.0f, 0.0f, false);
+        }
+    /* Past one piece of the reduction on a loop-limited device (16384): later pieces add. */
+    gemm_case(b, 0, 1, 2, 3, 20000, 1, 0, 0, 1.0f, 1.0f, true);
+    gemm_case(b, 0, 0, 5, 1, 20000, 2, 0, 1, 1.0f, 0.0f, true);
 }
 
 /* ---- mix_linear ---- */

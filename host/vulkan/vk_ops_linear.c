@@ -1,5 +1,6 @@
 /* gemm and mix_linear (forward, backward to x, backward to W and bias) on the tiled shader
- * core (shaders/tile_gemm.glsl).
+ * core (shaders/tile_gemm.glsl); skinny gemms with long reductions on subgroups
+ * (shaders/gemm_subgroup.comp) where the device has subgroup arithmetic.
  *
  * The host's part: pick a tile shape that wastes the least padding for the output, cut the
  * reduction into pieces that keep lavapipe's loop trips bounded (later pieces accumulate), run
@@ -98,6 +99,61 @@ static uint64_t batches_within(uint64_t limit, uint64_t one, uint64_t stride, ui
     return n < batch ? n : batch;
 }
 
+/* ---- skinny gemm on subgroups (shaders/gemm_subgroup.comp) ---- */
+
+/* At most this many rows on the short side (the shader's ROWS), and at least this long a
+ * reduction: shorter ones leave most lanes idle, and the tiled kernel does them well enough. */
+#define DMX_VK_SKINNY_ROWS 8
+#define DMX_VK_SKINNY_DEPTH 64
+
+/* gemm_subgroup's push block (after the binding offsets). */
+typedef struct skinny_push {
+    int32_t lines, K, batch, per_group;
+    int32_t x_r, x_k, y_k, y_l, c_r, c_l;
+    int32_t stride_x, stride_y, stride_c;
+    float alpha, beta;
+} skinny_push;
+
+/* The skinny cast of a product: rows (the short side), and whether it is the small-N one
+ * (C^T = op(B)^T op(A)^T: X from B, Y from A). 0 rows: not skinny, or a shape the subgroup
+ * kernel would not do better. Lanes stride along k through the long operand Y, so only shapes
+ * where Y is contiguous along k go there: small M with B transposed (x W^T, as dmx_linear), small
+ * N with A not transposed (W v). The others stay on the tiled kernel. */
+static uint32_t skinny_rows(const dmx_vk_device *d, const dmx_p_gemm *p, bool *small_n)
+{
+    *small_n = false;
+    if (!d->subgroup_gemm || p->K < DMX_VK_SKINNY_DEPTH)
+        return 0;
+    bool by_m = p->M <= DMX_VK_SKINNY_ROWS && p->trans_b;
+    bool by_n = p->N <= DMX_VK_SKINNY_ROWS && !p->trans_a;
+    if (by_m && by_n)
+        by_m = p->M <= p->N;
+    *small_n = !by_m && by_n;
+    return by_m ? (uint32_t)p->M : by_n ? (uint32_t)p->N : 0;
+}
+
+static skinny_push skinny_params(const dmx_vk_device *d, const dmx_p_gemm *q, bool small_n)
+{
+    skinny_push s = {.K = q->K, .batch = q->batch, .alpha = q->alpha, .beta = q->beta,
+                     .per_group = (int32_t)(d->subgroup_wg / d->subgroup_size)};
+    /* A(m, k) = A[m am + k ak], B(k, n) = B[k bk + n bn] */
+    const int32_t am = q->trans_a ? 1 : q->lda, ak = q->trans_a ? q->lda : 1;
+    const int32_t bk = q->trans_b ? 1 : q->ldb, bn = q->trans_b ? q->ldb : 1;
+    if (!small_n) {
+        s.lines = q->N;
+        s.x_r = am, s.x_k = ak, s.y_k = bk, s.y_l = bn;
+        s.c_r = q->ldc, s.c_l = 1;
+        s.stride_x = q->stride_a, s.stride_y = q->stride_b;
+    } else {
+        s.lines = q->M;
+        s.x_r = bn, s.x_k = bk, s.y_k = ak, s.y_l = am;
+        s.c_r = 1, s.c_l = q->ldc;
+        s.stride_x = q->stride_b, s.stride_y = q->stride_a;
+    }
+    s.stride_c = q->stride_c;
+    return s;
+}
+
 dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
 {
     const dmx_p_gemm *p = call->params;
@@ -105,9 +161,16 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
     const uint64_t batch = (uint64_t)p->batch;
     if (!M || !N || !batch)
         return DMX_OK;
+    bool small_n = false;
+    const uint32_t rows = skinny_rows(d, p, &small_n);
     tile_shape shape = choose_shape(M, N);
     uint32_t spec[4];
     int n_spec = spec_of(shape, spec);
+    if (rows) {
+        spec[0] = d->subgroup_wg;
+        spec[1] = rows;
+        n_spec = 2;
+    }
     const uint64_t k_piece = depth_piece(d, K);
     const uint64_t a_rows = p->trans_a ? K : M, a_cols = p->trans_a ? M : K;
     const uint64_t b_rows = p->trans_b ? N : K, b_cols = p->trans_b ? K : N;
@@ -138,8 +201,21 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
                 dmx_vk_part(dmx_vk_arg(call, 2, q.beta == 0.0f ? DMX_VK_WRITE : DMX_VK_READ_WRITE),
                             b0 * p->stride_c, span(nb, p->stride_c, M, N, p->ldc)),
             };
-            DMX_TRY(dmx_vk_dispatch(d, "gemm", spec, n_spec, b, 3, &q, sizeof q,
-                                    nb * tiles_of(shape, M, N)));
+            if (!rows) {
+                DMX_TRY(dmx_vk_dispatch(d, "gemm", spec, n_spec, b, 3, &q, sizeof q,
+                                        nb * tiles_of(shape, M, N)));
+                continue;
+            }
+            skinny_push sp = skinny_params(d, &q, small_n);
+            if (small_n) { /* X is B, Y is A */
+                dmx_vk_binding t = b[0];
+                b[0] = b[1];
+                b[1] = t;
+            }
+            DMX_TRY(dmx_vk_dispatch(d, "gemm_subgroup", spec, n_spec, b, 3, &sp, sizeof sp,
+                                    dmx_vk_ceil_div(nb * (uint64_t)sp.lines,
+                                                    (uint64_t)sp.per_group)));
+            d->subgroup_gemm_dispatches++;
         }
     }
     return DMX_OK;
