@@ -10,12 +10,15 @@
 //   C(r, l) = alpha sum_k X(r, k) Y(k, l) + beta C(r, l),   r < ROWS (at most 8), l < lines,
 // with element strides: X(r, k) = X[r x_r + k x_k], Y(k, l) = Y[k y_k + l y_l],
 // C(r, l) = C[r c_r + l c_l]; X is op(A) for a small M, or op(B) transposed for a small N.
-// One subgroup per line l of one batch: its lanes walk k with stride gl_SubgroupSize, each
-// keeping ROWS partial sums, and subgroupAdd reduces them; the first active lane writes.
+// When Y is contiguous along k: one subgroup per line l of one batch, its lanes walking k with
+// stride gl_SubgroupSize, each keeping ROWS partial sums, which subgroupAdd reduces; the first
+// active lane writes. When Y is contiguous along l instead (LANE_PER_LINE), one invocation
+// per line: neighbouring lanes then read neighbouring elements.
 // Nothing assumes a subgroup size: the host gives each workgroup per_group lines and the
 // subgroups take them in turn, so any number of subgroups per workgroup covers them all.
 // beta = 0 never reads C. The host cuts K into pieces (loop limit; beta = 1 after the first).
 layout(constant_id = 1) const uint ROWS = 1;
+layout(constant_id = 2) const bool LANE_PER_LINE = false;
 
 DMX_PUSH(int lines; int K; int batch; int per_group; int x_r; int x_k; int y_k; int y_l;
          int c_r; int c_l; int stride_x; int stride_y; int stride_c; float alpha; float beta;)
@@ -36,8 +39,34 @@ DMX_BUFFER(2, , float, C)
         C[at] = pc.beta == 0.0 ? v : v + pc.beta * C[at];                     \
     }
 
+// The long operand contiguous along l instead (y_l = 1): no reduction across lanes, but one
+// invocation per line walking all of k, so that neighbouring lanes read neighbouring elements.
+void lane_per_line()
+{
+    const uint lines = uint(pc.lines), K = uint(pc.K);
+    const uint g = dmx_index();
+    if (g >= lines * uint(pc.batch))
+        return;
+    const uint b = g / lines, l = g % lines;
+    const uint x_r = uint(pc.x_r), x_k = uint(pc.x_k), y_k = uint(pc.y_k);
+    const uint x0 = pc.off[0] + b * uint(pc.stride_x);
+    const uint y0 = pc.off[1] + b * uint(pc.stride_y) + l * uint(pc.y_l);
+    float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0;
+    for (uint k = 0; k < K; k++) {
+        float y = Y[y0 + k * y_k];
+        uint xk = x0 + k * x_k;
+        ROWS_APPLY(ROW_MAC)
+    }
+    uint c0 = pc.off[2] + b * uint(pc.stride_c) + l * uint(pc.c_l);
+    ROWS_APPLY(ROW_STORE)
+}
+
 void main()
 {
+    if (LANE_PER_LINE) {
+        lane_per_line();
+        return;
+    }
     const uint lines = uint(pc.lines), K = uint(pc.K), per_group = uint(pc.per_group);
     const uint total = lines * uint(pc.batch), first = dmx_group() * per_group;
     const uint x_r = uint(pc.x_r), x_k = uint(pc.x_k), y_k = uint(pc.y_k);

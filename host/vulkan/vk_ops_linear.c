@@ -115,17 +115,17 @@ typedef struct skinny_push {
 } skinny_push;
 
 /* The skinny cast of a product: rows (the short side), and whether it is the small-N one
- * (C^T = op(B)^T op(A)^T: X from B, Y from A). 0 rows: not skinny, or a shape the subgroup
- * kernel would not do better. Lanes stride along k through the long operand Y, so only shapes
- * where Y is contiguous along k go there: small M with B transposed (x W^T, as dmx_linear), small
- * N with A not transposed (W v). The others stay on the tiled kernel. */
+ * (C^T = op(B)^T op(A)^T: X from B, Y from A); 0 rows: the tiled kernel. Where the long operand
+ * Y is contiguous along k (small M with B transposed: x W^T as in dmx_linear; small N with A
+ * not transposed: W v), lanes stride k and subgroupAdd reduces; where it is contiguous along
+ * the lines instead (x W, W^T u), each lane owns a line (lane_per_line). */
 static uint32_t skinny_rows(const dmx_vk_device *d, const dmx_p_gemm *p, bool *small_n)
 {
     *small_n = false;
     if (!d->subgroup_gemm || p->K < DMX_VK_SKINNY_DEPTH)
         return 0;
-    bool by_m = p->M <= DMX_VK_SKINNY_ROWS && p->trans_b;
-    bool by_n = p->N <= DMX_VK_SKINNY_ROWS && !p->trans_a;
+    bool by_m = p->M <= DMX_VK_SKINNY_ROWS;
+    bool by_n = p->N <= DMX_VK_SKINNY_ROWS;
     if (by_m && by_n)
         by_m = p->M <= p->N;
     *small_n = !by_m && by_n;
@@ -166,10 +166,13 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
     tile_shape shape = choose_shape(M, N);
     uint32_t spec[4];
     int n_spec = spec_of(shape, spec);
+    /* Y (B for a small M, A for a small N) contiguous along the lines rather than k. */
+    const bool per_line = rows && (small_n ? p->trans_a : !p->trans_b);
     if (rows) {
         spec[0] = d->subgroup_wg;
         spec[1] = rows;
-        n_spec = 2;
+        spec[2] = per_line;
+        n_spec = 3;
     }
     const uint64_t k_piece = depth_piece(d, K);
     const uint64_t a_rows = p->trans_a ? K : M, a_cols = p->trans_a ? M : K;
@@ -212,9 +215,9 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
                 b[0] = b[1];
                 b[1] = t;
             }
+            uint64_t per_group = per_line ? d->subgroup_wg : (uint64_t)sp.per_group;
             DMX_TRY(dmx_vk_dispatch(d, "gemm_subgroup", spec, n_spec, b, 3, &sp, sizeof sp,
-                                    dmx_vk_ceil_div(nb * (uint64_t)sp.lines,
-                                                    (uint64_t)sp.per_group)));
+                                    dmx_vk_ceil_div(nb * (uint64_t)sp.lines, per_group)));
             d->subgroup_gemm_dispatches++;
         }
     }
