@@ -17,14 +17,17 @@
 // Nothing assumes a subgroup size: the host gives each workgroup per_group lines and the
 // subgroups take them in turn, so any number of subgroups per workgroup covers them all.
 // beta = 0 never reads C. The host cuts K into pieces (loop limit; beta = 1 after the first).
+// mix_linear's dense forward comes here too, with its bias (has_bias: C(r, l) += bias(l)).
 layout(constant_id = 1) const uint ROWS = 1;
 layout(constant_id = 2) const bool LANE_PER_LINE = false;
 
 DMX_PUSH(int lines; int K; int batch; int per_group; int x_r; int x_k; int y_k; int y_l;
-         int c_r; int c_l; int stride_x; int stride_y; int stride_c; float alpha; float beta;)
+         int c_r; int c_l; int stride_x; int stride_y; int stride_c; float alpha; float beta;
+         int has_bias; int stride_bias;)
 DMX_BUFFER(0, readonly, float, X)
 DMX_BUFFER(1, readonly, float, Y)
 DMX_BUFFER(2, , float, C)
+DMX_BUFFER(3, readonly, float, bias)
 
 // Rows as written-out scalars tested against the constant ROWS (no private array indexed by a
 // variable: llvmpipe would keep it in memory).
@@ -35,9 +38,14 @@ DMX_BUFFER(2, , float, C)
 #define ROW_STORE(r, s)                                                       \
     if (ROWS > r) {                                                           \
         uint at = c0 + r * uint(pc.c_r);                                      \
-        float v = pc.alpha * s;                                               \
+        float v = pc.alpha * s + add;                                         \
         C[at] = pc.beta == 0.0 ? v : v + pc.beta * C[at];                     \
     }
+
+float bias_of(uint b, uint l)
+{
+    return pc.has_bias != 0 ? bias[pc.off[3] + b * uint(pc.stride_bias) + l] : 0.0;
+}
 
 // The long operand contiguous along l instead (y_l = 1): no reduction across lanes, but one
 // invocation per line walking all of k, so that neighbouring lanes read neighbouring elements.
@@ -58,6 +66,7 @@ void lane_per_line()
         ROWS_APPLY(ROW_MAC)
     }
     uint c0 = pc.off[2] + b * uint(pc.stride_c) + l * uint(pc.c_l);
+    float add = bias_of(b, l);
     ROWS_APPLY(ROW_STORE)
 }
 
@@ -84,6 +93,7 @@ void main()
         ROWS_APPLY(ROW_SUM)
         if (subgroupElect()) {
             uint c0 = pc.off[2] + b * uint(pc.stride_c) + l * uint(pc.c_l);
+            float add = bias_of(b, l);
             ROWS_APPLY(ROW_STORE)
         }
     }

@@ -270,6 +270,10 @@ static const mix_view mix_views[] = {
     {7, 2, 64, 32, 1, 1, "block-diagonal 64 -> 32", false},
     {4, 2, 8, 16, 8, 15, "groups of 8 e=2 R2=15", false},
     {2, 1, 64, 8, 200, 1, "lanes past the fast bound", false},
+    /* few rows, long reduction: vulkan's forward on gemm_subgroup */
+    {1, 1, 300, 37, 1, 1, "dense batch 1", false},
+    {4, 3, 100, 20, 1, 1, "block-diagonal batch 4", false},
+    {2, 1, 20000, 3, 1, 1, "dense batch 2 Din=20000", true},
     {511, 1, 11, 11, 11, 1, "radix 11 large", true},
     {257, 8, 16, 32, 4, 1, "butterfly large", true},
     {129, 1, 121, 121, 1, 1, "dense large", true},

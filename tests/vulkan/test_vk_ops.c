@@ -275,8 +275,9 @@ static dmx_device *open_with_subgroup(const char *value)
     return d;
 }
 
-/* Every skinny case matches the CPU with the subgroup kernel (which must have run, where the
- * device has subgroup arithmetic) and with DIMIX_VK_SUBGROUP=0 (which must keep it off). */
+/* Every skinny case (gemm, mix_linear's forward) matches the CPU with the subgroup kernel
+ * (which must have run, where the device has subgroup arithmetic) and with DIMIX_VK_SUBGROUP=0
+ * (which must keep it off). */
 static void test_gemm_subgroup_path(void **state)
 {
     (void)state;
@@ -310,6 +311,30 @@ static void test_gemm_subgroup_path(void **state)
             vkc_check(devs[v], cpu, &(vkc_case){what, DMX_OP_GEMM, &p,
                       {RND(na, -1, 1), RND(nb, -1, 1), beta == 0.0f ? OUT(nc) : RND(nc, -1, 1)},
                       K > 5000 ? 1e-3 : 1e-5, 1e-5}, 70 + i);
+            uint64_t ran = dmx_vk_of(devs[v])->subgroup_gemm_dispatches - before;
+            if (v == 0 && supported)
+                assert_true(ran > 0);
+            else
+                assert_int_equal(ran, 0);
+        }
+    }
+    /* mix_linear's forward on few rows of a dense or block-diagonal view, with and without
+     * bias, and a reduction in two loop-limited pieces. */
+    static const int mixes[][5] = {{1, 1, 300, 50, 1}, {7, 2, 64, 32, 0}, {3, 1, 20000, 5, 1}};
+    for (size_t i = 0; i < sizeof mixes / sizeof *mixes; i++) {
+        const int *m = mixes[i];
+        dmx_p_mix_linear p = {.M = m[0], .J = m[1], .Din = m[2], .Dout = m[3], .R1 = 1, .R2 = 1,
+                              .has_bias = m[4]};
+        size_t nx = (size_t)m[0] * m[1] * m[2], nw = (size_t)m[1] * m[3] * m[2];
+        size_t nc = (size_t)m[1] * m[3], ny = (size_t)m[0] * m[1] * m[3];
+        for (int v = 0; v < 2; v++) {
+            uint64_t before = dmx_vk_of(devs[v])->subgroup_gemm_dispatches;
+            char what[128];
+            snprintf(what, sizeof what, "mix_linear M=%d J=%d %d -> %d bias %d %s", m[0], m[1],
+                     m[2], m[3], m[4], v ? "DIMIX_VK_SUBGROUP=0" : "subgroups");
+            vkc_check(devs[v], cpu, &(vkc_case){what, DMX_OP_MIX_LINEAR, &p,
+                      {RND(nx, -1, 1), RND(nw, -1, 1), m[4] ? RND(nc, -1, 1) : ABSENT, OUT(ny)},
+                      m[2] > 5000 ? 1e-3 : 1e-5, 1e-5}, 90 + i);
             uint64_t ran = dmx_vk_of(devs[v])->subgroup_gemm_dispatches - before;
             if (v == 0 && supported)
                 assert_true(ran > 0);
