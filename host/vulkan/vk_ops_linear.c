@@ -117,9 +117,9 @@ typedef struct skinny_push {
 
 /* The skinny cast of a product: rows (the short side), and whether it is the small-N one
  * (C^T = op(B)^T op(A)^T: X from B, Y from A); 0 rows: the tiled kernel. Where the long operand
- * Y is contiguous along k (small M with B transposed: x W^T as in dmx_linear; small N with A
- * not transposed: W v), lanes stride k and subgroupAdd reduces; where it is contiguous along
- * the lines instead (x W, W^T u), each lane owns a line (lane_per_line). */
+ * Y is contiguous along k (small M with B transposed: x W^T; small N with A not transposed:
+ * W v), lanes stride k and subgroupAdd reduces; where it is contiguous along the lines instead
+ * (x W, W^T u), each lane owns a line (lane_per_line). */
 static uint32_t skinny_rows(const dmx_vk_device *d, const dmx_p_gemm *p, bool *small_n)
 {
     *small_n = false;
