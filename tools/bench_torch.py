@@ -688,6 +688,19 @@ def ops_cases(quick):
                     torch.matmul(a, bm)
             return State(step)
         cases.append(Case(f"ops/gemm/{n}", "ops", "GFLOP/s", 2 * n ** 3 / 1e9, gemm))
+    # Skinny products at K = 1024, as dimix's ops/gemm_skinny: x [m, K] times b [K, n]
+    # (b^T [n, K] when tb).
+    for m, n, tb in ((1, 1024, 1), (4, 1024, 1), (1, 1024, 0), (1024, 1, 0)):
+        def skinny(dev, m=m, n=n, tb=tb):
+            a = torch.randn(m, 1024, device=dev)
+            bm = torch.randn(n, 1024, device=dev) if tb else torch.randn(1024, n, device=dev)
+
+            def step():
+                with torch.no_grad():
+                    torch.matmul(a, bm.t() if tb else bm)
+            return State(step)
+        name = f"ops/gemm_skinny/M{m}/N{n}/{'NT' if tb else 'NN'}/K1024"
+        cases.append(Case(name, "ops", "GFLOP/s", 2 * m * n * 1024 / 1e9, skinny))
     B, D = 4, 64
     for S in ((256,) if quick else (256, 1024, 2048)):
         a = vit_radix(S)

@@ -8,7 +8,7 @@
 # glibc) and, where the machine lacks the run-time libraries, their Debian packages in ./.gpu
 # (tools/gpu_check.sh --fetch downloads them on a Debian 12 machine with the network). Writes:
 #   devices.txt, parity-<dev>.txt/.json, bench-<dev>.txt/.json, torch-cuda.json/.txt,
-#   bench-vs-torch-<dev>.txt, env.txt, summary.txt
+#   bench-vs-torch-<dev>.txt, parity/bench-vulkan-N-nosubgroup.txt, env.txt, summary.txt
 # Each stage has its own time limit (GPU_CHECK_PARITY_S, GPU_CHECK_BENCH_S, GPU_CHECK_TORCH_S)
 # so a hung driver costs one stage, not the run. Exit status: 0 when every stage that ran
 # passed, 1 otherwise; a device that is absent is reported as absent, never as passing.
@@ -92,6 +92,18 @@ for dev in $gpus; do
   else
     note "bench $dev: FAILED or cut short (see bench-$tag.txt)"; status=1
   fi
+  # Vulkan: the skinny GEMMs again with DIMIX_VK_SUBGROUP=0 (the tiled fallback), parity and
+  # times, to set beside the subgroup kernel's in bench-<dev>.txt.
+  case $dev in vulkan:*)
+    if DIMIX_VK_SUBGROUP=0 timeout 60 "$dimix" parity --device "$dev" --op gemm \
+        > "$out/parity-$tag-nosubgroup.txt" 2>&1 &&
+       DIMIX_VK_SUBGROUP=0 timeout 60 "$dimix" bench --device "$dev" --filter gemm_skinny \
+        --repeat 5 --budget 5 > "$out/bench-$tag-nosubgroup.txt" 2>&1; then
+      note "gemm $dev DIMIX_VK_SUBGROUP=0: $(tail -1 "$out/parity-$tag-nosubgroup.txt")"
+    else
+      note "gemm $dev DIMIX_VK_SUBGROUP=0: FAILED (see *-$tag-nosubgroup.txt)"; status=1
+    fi ;;
+  esac
 done
 note "exit $status"
 exit $status

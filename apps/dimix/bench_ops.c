@@ -1,5 +1,6 @@
 /* dimix bench, op suite: one butterfly stage (mix_linear with the stage's view) against a
- * dense linear of the same N, a whole butterfly-MLP layer against a dense MLP, square GEMM,
+ * dense linear of the same N, a whole butterfly-MLP layer against a dense MLP, square and skinny
+ * GEMM,
  * and a transformer block on the full sequence against one butterfly-attention stage.
  * fwd runs with autograd off; fwdbwd adds the backward of sum(y) into every parameter and
  * the input, as training does. */
@@ -12,7 +13,8 @@
 
 typedef enum op_kind { STAGE, DENSE, BMLP, MLP, GEMM, ATTN, BATTN } op_kind;
 
-/* arg[]: kind, N (or n, or S), e, stage, rows (or batch), backward */
+/* arg[]: kind, N (or n, or S), e, stage, rows (or batch), backward. GEMM: x [rows, N] times
+ * b [N, e] (b^T [e, N] when stage = 1); rows = 0 and e = 0 mean N (square). */
 enum { A_KIND, A_N, A_E, A_STAGE, A_ROWS, A_BWD };
 
 #define ATTN_DIM 64
@@ -134,9 +136,11 @@ static dmx_status op_setup(const dmx_bench_case *c, dmx_device *dev, void **stat
     dmx_ctx_set_grad(st->ctx, bwd);
     dmx_ctx_set_training(st->ctx, bwd);
     if (a[A_KIND] == GEMM) {
-        const int64_t shape[2] = {a[A_N], a[A_N]};
-        DMX_TRY(host_tensor(dev, 2, shape, 2, &st->bbuf, &st->b));
-        return host_tensor(dev, 2, shape, 1, &st->xbuf, &st->x);
+        const int64_t M = a[A_ROWS] ? a[A_ROWS] : a[A_N], K = a[A_N];
+        const int64_t N = a[A_E] ? a[A_E] : a[A_N];
+        const int64_t xshape[2] = {M, K}, bshape[2] = {a[A_STAGE] ? N : K, a[A_STAGE] ? K : N};
+        DMX_TRY(host_tensor(dev, 2, bshape, 2, &st->bbuf, &st->b));
+        return host_tensor(dev, 2, xshape, 1, &st->xbuf, &st->x);
     }
     if (a[A_KIND] == ATTN || a[A_KIND] == BATTN) {
         const int64_t shape[3] = {a[A_ROWS], a[A_N], ATTN_DIM};
@@ -167,7 +171,7 @@ static dmx_status forward(op_state *st, dmx_tensor **y)
     case MLP:
         return dmx_mlp_forward(ctx, &st->mlp, &st->x, 1, y);
     case GEMM:
-        return dmx_matmul(ctx, &st->x, &st->b, 0, 0, 1.0f, y);
+        return dmx_matmul(ctx, &st->x, &st->b, 0, a[A_STAGE], 1.0f, y);
     case ATTN:
         return dmx_transformer_block_forward(ctx, &st->block, &st->x, NULL, y);
     case BATTN:
@@ -259,6 +263,18 @@ bool dmx_bench_ops_cases(dmx_bench_list *l, const dmx_bench_options *opts)
         snprintf(name, sizeof name, "ops/gemm/%d", gemms[k]);
         ok = ok && add_op(l, opts, NULL, "GFLOP/s", 2.0 * pow(gemms[k], 3) / 1e9, GEMM,
                           gemms[k], 0, 0, 0, 0, name);
+    }
+    /* Skinny products (batch-1 inference x W^T, matrix-vector W v as in the spectral norm's
+     * power iteration), K = 1024: on Vulkan these take gemm_subgroup where the device has
+     * subgroup arithmetic (DIMIX_VK_SUBGROUP=0: the tiled kernel). */
+    static const struct { int m, n, tb; const char *what; } skinny[] = {
+        {1, 1024, 1, "M1/N1024/NT"}, {4, 1024, 1, "M4/N1024/NT"}, {1, 1024, 0, "M1/N1024/NN"},
+        {1024, 1, 0, "M1024/N1/NN"},
+    };
+    for (size_t k = 0; k < sizeof skinny / sizeof *skinny; k++) {
+        snprintf(name, sizeof name, "ops/gemm_skinny/%s/K1024", skinny[k].what);
+        ok = ok && add_op(l, opts, NULL, "GFLOP/s", 2.0 * skinny[k].m * skinny[k].n * 1024 / 1e9,
+                          GEMM, 1024, skinny[k].n, skinny[k].tb, skinny[k].m, 0, name);
     }
     const int Ss[] = {256, 1024, 2048};
     const int batch = 4;

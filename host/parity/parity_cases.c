@@ -229,6 +229,22 @@ static void build_gemm(builder *b)
         }
     gemm_case(b, 0, 1, 129, 67, 257, 1, 0, 0, 1.0f, 0.0f, true);
     gemm_case(b, 1, 0, 65, 131, 300, 2, 0, 0, 1.0f, 1.0f, true);
+    /* Skinny products with long reductions (vulkan: gemm_subgroup, both of its modes):
+     * matrix-vector both ways, small M and small N, batches, padding, shared B, alpha and
+     * beta. Marked large: a tiled kernel simulated under oclgrind (--small) pays a whole
+     * padded tile per step of K, minutes for these. */
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            gemm_case(b, ta, tb, 1, 1, 513, 1, 0, 0, 1.0f, 0.0f, true);
+            gemm_case(b, ta, tb, 1, 37, 300, 1, 0, 0, 1.0f, 0.0f, true);
+            gemm_case(b, ta, tb, 4, 19, 129, 3, 0, 1, 0.5f, 0.25f, true);
+            gemm_case(b, ta, tb, 67, 1, 257, 1, 0, 0, 1.0f, 0.0f, true);
+            gemm_case(b, ta, tb, 33, 3, 100, 2, 1, 0, 1.0f, 1.0f, true);
+            gemm_case(b, ta, tb, 8, 5, 70, 2, 0, 2, -1.0f, 0.0f, true);
+        }
+    /* Past one piece of the reduction on a loop-limited device (16384): later pieces add. */
+    gemm_case(b, 0, 1, 2, 3, 20000, 1, 0, 0, 1.0f, 1.0f, true);
+    gemm_case(b, 0, 0, 5, 1, 20000, 2, 0, 1, 1.0f, 0.0f, true);
 }
 
 /* ---- mix_linear ---- */
@@ -255,6 +271,11 @@ static const mix_view mix_views[] = {
     {7, 2, 64, 32, 1, 1, "block-diagonal 64 -> 32", false},
     {4, 2, 8, 16, 8, 15, "groups of 8 e=2 R2=15", false},
     {2, 1, 64, 8, 200, 1, "lanes past the fast bound", false},
+    /* few rows, long reduction: vulkan's forward on gemm_subgroup (large: slow under oclgrind,
+     * like the skinny gemm cases) */
+    {1, 1, 300, 37, 1, 1, "dense batch 1", true},
+    {4, 3, 100, 20, 1, 1, "block-diagonal batch 4", true},
+    {2, 1, 20000, 3, 1, 1, "dense batch 2 Din=20000", true},
     {511, 1, 11, 11, 11, 1, "radix 11 large", true},
     {257, 8, 16, 32, 4, 1, "butterfly large", true},
     {129, 1, 121, 121, 1, 1, "dense large", true},

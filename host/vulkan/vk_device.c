@@ -7,12 +7,15 @@
  *                             discrete GPU (tests that path on lavapipe)
  *   DIMIX_VK_MEMORY_BUDGET=N  most device memory dimix allocates (bytes; K, M, G suffixes)
  *   DIMIX_VK_MAX_BINDING=N    a smaller maxStorageBufferRange, to test split bindings
- *   DIMIX_VK_PROFILE=1        wait for each op and print the time per op at close */
+ *   DIMIX_VK_PROFILE=1        wait for each op and print the time per op at close
+ *   DIMIX_VK_SUBGROUP=0       never use subgroup operations (skinny GEMMs go to the tiled
+ *                             shader, as on a device without subgroup arithmetic) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "vulkan/vk_internal.h"
 
 #define DMX_VK_DEVICE_BLOCK (256ull << 20)
@@ -203,6 +206,33 @@ static void set_limits(dmx_vk_device *d)
     d->loop_limit = d->phys->info.quirks & DMX_QUIRK_LOOP_LIMIT;
 }
 
+/* The subgroup GEMM needs subgroupAdd (basic and arithmetic operations) in compute shaders and a
+ * workgroup of whole subgroups: 256 invocations, or the subgroup size when that is larger. The
+ * device opened with Vulkan 1.1, so the properties are always queried; a device reporting no
+ * compute subgroups, or DIMIX_VK_SUBGROUP=0, keeps the tiled kernel. */
+static void set_subgroups(dmx_vk_device *d, const char *name)
+{
+    const dmx_vk_physical *p = d->phys;
+    const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT |
+                                        VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    const uint32_t size = p->subgroup_size;
+    const uint32_t wg = size > DMX_VK_MIN_WORKGROUP ? size : DMX_VK_MIN_WORKGROUP;
+    const bool compute = (p->subgroup_stages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+    const bool arithmetic = (p->subgroup_operations & need) == need;
+    const bool fits = size > 0 && wg % size == 0 &&
+                      wg <= p->props.limits.maxComputeWorkGroupInvocations &&
+                      wg <= p->props.limits.maxComputeWorkGroupSize[0];
+    const char *v = getenv("DIMIX_VK_SUBGROUP");
+    const bool off = v && strcmp(v, "0") == 0;
+    d->subgroup_size = size;
+    d->subgroup_wg = wg;
+    d->subgroup_gemm = compute && arithmetic && fits && !off;
+    dmx_log(DMX_LOG_INFO,
+            "%s: subgroup size %u, compute stage %s, arithmetic %s: subgroup GEMM %s", name,
+            size, compute ? "yes" : "no", arithmetic ? "yes" : "no",
+            d->subgroup_gemm ? "on" : off ? "off (DIMIX_VK_SUBGROUP=0)" : "off (unsupported)");
+}
+
 dmx_status dmx_vk_device_create(dmx_device *dev, dmx_vk_device **out)
 {
     *out = NULL;
@@ -217,6 +247,7 @@ dmx_status dmx_vk_device_create(dmx_device *dev, dmx_vk_device **out)
                            : dmx_fail(DMX_ERR_NOT_FOUND, "no Vulkan device %d", dev->index);
     if (s == DMX_OK) {
         set_limits(d);
+        set_subgroups(d, dev->info.name);
         s = choose_memory(d);
     }
     if (s == DMX_OK)

@@ -292,6 +292,8 @@ static void fill_info(dmx_vk_physical *p, const VkPhysicalDeviceSubgroupProperti
     info->compute_units = 0; /* Vulkan does not report them */
     info->subgroup_size = sub->subgroupSize;
     p->subgroup_size = sub->subgroupSize;
+    p->subgroup_stages = sub->supportedStages;
+    p->subgroup_operations = sub->supportedOperations;
     bool llvmpipe = (have_driver && drv->driverID == VK_DRIVER_ID_MESA_LLVMPIPE) ||
                     strncmp(props->deviceName, "llvmpipe", 8) == 0;
     if (llvmpipe)

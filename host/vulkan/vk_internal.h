@@ -35,6 +35,8 @@ typedef struct dmx_vk_physical {
     VkPhysicalDeviceMemoryProperties memory;
     uint32_t queue_family;
     uint32_t subgroup_size;
+    VkShaderStageFlags subgroup_stages;         /* VkPhysicalDeviceSubgroupProperties */
+    VkSubgroupFeatureFlags subgroup_operations;
     uint64_t max_alloc;
     dmx_device_info info; /* everything but name and backend (the registry fills those) */
 } dmx_vk_physical;
@@ -173,6 +175,12 @@ struct dmx_vk_device {
     VkDeviceSize offset_align; /* minStorageBufferOffsetAlignment */
     uint32_t max_groups[3];
     bool loop_limit;           /* DMX_QUIRK_LOOP_LIMIT: bounded loop trips per invocation */
+    /* Subgroup arithmetic in compute shaders, not turned off by DIMIX_VK_SUBGROUP=0: skinny
+     * GEMMs then run on gemm_subgroup (vk_ops_linear.c). */
+    bool subgroup_gemm;
+    uint32_t subgroup_size;    /* the driver's default subgroup size */
+    uint32_t subgroup_wg;      /* gemm_subgroup's workgroup: a multiple of subgroup_size */
+    uint64_t subgroup_gemm_dispatches; /* for tests: gemm_subgroup dispatches recorded */
 
     bool lost;                 /* VK_ERROR_DEVICE_LOST seen: every call fails from now on */
     bool profile;              /* DIMIX_VK_PROFILE: time each op to completion */

@@ -1,5 +1,6 @@
 /* gemm and mix_linear (forward, backward to x, backward to W and bias) on the tiled shader
- * core (shaders/tile_gemm.glsl).
+ * core (shaders/tile_gemm.glsl); skinny gemms with long reductions on subgroups
+ * (shaders/gemm_subgroup.comp) where the device has subgroup arithmetic.
  *
  * The host's part: pick a tile shape that wastes the least padding for the output, cut the
  * reduction into pieces that keep lavapipe's loop trips bounded (later pieces accumulate), run
@@ -98,6 +99,77 @@ static uint64_t batches_within(uint64_t limit, uint64_t one, uint64_t stride, ui
     return n < batch ? n : batch;
 }
 
+/* ---- skinny gemm on subgroups (shaders/gemm_subgroup.comp) ---- */
+
+/* At most this many rows on the short side (the shader's ROWS), and at least this long a
+ * reduction: shorter ones leave most lanes idle, and the tiled kernel does them well enough. */
+#define DMX_VK_SKINNY_ROWS 8
+#define DMX_VK_SKINNY_DEPTH 64
+
+/* gemm_subgroup's push block (after the binding offsets). */
+typedef struct skinny_push {
+    int32_t lines, K, batch, per_group;
+    int32_t x_r, x_k, y_k, y_l, c_r, c_l;
+    int32_t stride_x, stride_y, stride_c;
+    float alpha, beta;
+    int32_t has_bias, stride_bias;
+} skinny_push;
+
+/* The skinny cast of a product: rows (the short side), and whether it is the small-N one
+ * (C^T = op(B)^T op(A)^T: X from B, Y from A); 0 rows: the tiled kernel. Where the long operand
+ * Y is contiguous along k (small M with B transposed: x W^T; small N with A not transposed:
+ * W v), lanes stride k and subgroupAdd reduces; where it is contiguous along the lines instead
+ * (x W, W^T u), each lane owns a line (lane_per_line). */
+static uint32_t skinny_rows(const dmx_vk_device *d, const dmx_p_gemm *p, bool *small_n)
+{
+    *small_n = false;
+    if (!d->subgroup_gemm || p->K < DMX_VK_SKINNY_DEPTH)
+        return 0;
+    bool by_m = p->M <= DMX_VK_SKINNY_ROWS;
+    bool by_n = p->N <= DMX_VK_SKINNY_ROWS;
+    if (by_m && by_n)
+        by_m = p->M <= p->N;
+    *small_n = !by_m && by_n;
+    return by_m ? (uint32_t)p->M : by_n ? (uint32_t)p->N : 0;
+}
+
+static skinny_push skinny_params(const dmx_p_gemm *q, bool small_n)
+{
+    skinny_push s = {.K = q->K, .batch = q->batch, .alpha = q->alpha, .beta = q->beta};
+    /* A(m, k) = A[m am + k ak], B(k, n) = B[k bk + n bn] */
+    const int32_t am = q->trans_a ? 1 : q->lda, ak = q->trans_a ? q->lda : 1;
+    const int32_t bk = q->trans_b ? 1 : q->ldb, bn = q->trans_b ? q->ldb : 1;
+    if (!small_n) {
+        s.lines = q->N;
+        s.x_r = am, s.x_k = ak, s.y_k = bk, s.y_l = bn;
+        s.c_r = q->ldc, s.c_l = 1;
+        s.stride_x = q->stride_a, s.stride_y = q->stride_b;
+    } else {
+        s.lines = q->M;
+        s.x_r = bn, s.x_k = bk, s.y_k = ak, s.y_l = am;
+        s.c_r = 1, s.c_l = q->ldc;
+        s.stride_x = q->stride_b, s.stride_y = q->stride_a;
+    }
+    s.stride_c = q->stride_c;
+    return s;
+}
+
+/* One gemm_subgroup dispatch over bindings X, Y, C and bias (absent for gemm). Y contiguous
+ * along k: a subgroup per line (subgroup_wg / subgroup_size lines per workgroup); otherwise
+ * lane_per_line. */
+static dmx_status skinny_dispatch(dmx_vk_device *d, uint32_t rows, skinny_push *sp,
+                                  const dmx_vk_binding b[4])
+{
+    const bool per_line = sp->y_k != 1;
+    const uint32_t spec[3] = {d->subgroup_wg, rows, per_line};
+    sp->per_group = (int32_t)(per_line ? d->subgroup_wg : d->subgroup_wg / d->subgroup_size);
+    uint64_t groups = dmx_vk_ceil_div((uint64_t)sp->batch * (uint64_t)sp->lines,
+                                      (uint64_t)sp->per_group);
+    DMX_TRY(dmx_vk_dispatch(d, "gemm_subgroup", spec, 3, b, 4, sp, sizeof *sp, groups));
+    d->subgroup_gemm_dispatches++;
+    return DMX_OK;
+}
+
 dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
 {
     const dmx_p_gemm *p = call->params;
@@ -105,6 +177,8 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
     const uint64_t batch = (uint64_t)p->batch;
     if (!M || !N || !batch)
         return DMX_OK;
+    bool small_n = false;
+    const uint32_t rows = skinny_rows(d, p, &small_n);
     tile_shape shape = choose_shape(M, N);
     uint32_t spec[4];
     int n_spec = spec_of(shape, spec);
@@ -128,7 +202,7 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
             q.beta = k0 == 0 ? p->beta : 1.0f;
             uint64_t a_at = b0 * p->stride_a + (p->trans_a ? k0 * p->lda : k0);
             uint64_t b_at = b0 * p->stride_b + (p->trans_b ? k0 : k0 * p->ldb);
-            dmx_vk_binding b[3] = {
+            dmx_vk_binding b[4] = {
                 dmx_vk_part(dmx_vk_arg(call, 0, DMX_VK_READ), a_at,
                             span(nb, p->stride_a, p->trans_a ? kn : M, p->trans_a ? M : kn,
                                  p->lda)),
@@ -137,9 +211,20 @@ dmx_status dmx_vk_gemm(dmx_vk_device *d, const dmx_op_call *call)
                                  p->ldb)),
                 dmx_vk_part(dmx_vk_arg(call, 2, q.beta == 0.0f ? DMX_VK_WRITE : DMX_VK_READ_WRITE),
                             b0 * p->stride_c, span(nb, p->stride_c, M, N, p->ldc)),
+                {0},
             };
-            DMX_TRY(dmx_vk_dispatch(d, "gemm", spec, n_spec, b, 3, &q, sizeof q,
-                                    nb * tiles_of(shape, M, N)));
+            if (!rows) {
+                DMX_TRY(dmx_vk_dispatch(d, "gemm", spec, n_spec, b, 3, &q, sizeof q,
+                                        nb * tiles_of(shape, M, N)));
+                continue;
+            }
+            skinny_push sp = skinny_params(&q, small_n);
+            if (small_n) { /* X is B, Y is A */
+                dmx_vk_binding t = b[0];
+                b[0] = b[1];
+                b[1] = t;
+            }
+            DMX_TRY(skinny_dispatch(d, rows, &sp, b));
         }
     }
     return DMX_OK;
@@ -165,6 +250,48 @@ static uint64_t rows_per_piece(const dmx_vk_device *d, const dmx_p_mix_linear *p
     if (d->loop_limit && rows > bound)
         rows = bound;
     return rows ? rows : 1;
+}
+
+/* The forward of a dense or block-diagonal view (R1 = R2 = 1) on few rows with a long
+ * reduction is J skinny products x_j W_j^T: gemm_subgroup with the bias (batch-1 inference). */
+static bool mix_skinny(const dmx_vk_device *d, const dmx_p_mix_linear *p)
+{
+    if (!d->subgroup_gemm || p->R1 != 1 || p->R2 != 1 || p->M < 1 ||
+        p->M > DMX_VK_SKINNY_ROWS || p->Din < DMX_VK_SKINNY_DEPTH || p->Dout < 1 || p->J < 1)
+        return false;
+    /* x and y are bound whole (the tiled path cuts them by rows where they do not fit). */
+    const uint64_t per_m = (uint64_t)p->J * (uint64_t)(p->Din > p->Dout ? p->Din : p->Dout);
+    return (uint64_t)p->M * per_m <= dmx_vk_max_elems(d);
+}
+
+static dmx_status mix_linear_skinny(dmx_vk_device *d, const dmx_op_call *call)
+{
+    const dmx_p_mix_linear *p = call->params;
+    const uint64_t M = (uint64_t)p->M, J = (uint64_t)p->J;
+    const uint64_t Din = (uint64_t)p->Din, Dout = (uint64_t)p->Dout;
+    const bool bias = p->has_bias && call->args[2].buf;
+    const uint64_t k_piece = depth_piece(d, Din);
+    for (uint64_t k0 = 0; k0 < Din; k0 += k_piece) {
+        /* X(m, d) = x[(m J + j) Din + d], Y(d, o) = W[(j Dout + o) Din + d], C = y[m, j, o];
+         * batch j. Later pieces add to y, without the bias. */
+        skinny_push sp = {
+            .lines = (int32_t)Dout, .K = (int32_t)(Din - k0 < k_piece ? Din - k0 : k_piece),
+            .batch = (int32_t)J, .x_r = (int32_t)(J * Din), .x_k = 1, .y_k = 1,
+            .y_l = (int32_t)Din, .c_r = (int32_t)(J * Dout), .c_l = 1,
+            .stride_x = (int32_t)Din, .stride_y = (int32_t)(Dout * Din),
+            .stride_c = (int32_t)Dout, .alpha = 1.0f, .beta = k0 == 0 ? 0.0f : 1.0f,
+            .has_bias = bias && k0 == 0, .stride_bias = (int32_t)Dout,
+        };
+        dmx_vk_binding b[4] = {
+            dmx_vk_part(dmx_vk_arg(call, 0, DMX_VK_READ), k0, M * J * Din - k0),
+            dmx_vk_part(dmx_vk_arg(call, 1, DMX_VK_READ), k0, J * Dout * Din - k0),
+            dmx_vk_part(dmx_vk_arg(call, 3, k0 == 0 ? DMX_VK_WRITE : DMX_VK_READ_WRITE), 0,
+                        M * J * Dout),
+            dmx_vk_part(dmx_vk_arg(call, 2, DMX_VK_READ), 0, sp.has_bias ? J * Dout : 0),
+        };
+        DMX_TRY(skinny_dispatch(d, (uint32_t)M, &sp, b));
+    }
+    return DMX_OK;
 }
 
 /* Forward (transpose = 0) or backward to x (1): out[q, n] (+)= sum_k A(q, k) W(k or n). */
@@ -227,6 +354,8 @@ static dmx_status mix_product(dmx_vk_device *d, const dmx_op_call *call, int tra
 
 dmx_status dmx_vk_mix_linear(dmx_vk_device *d, const dmx_op_call *call)
 {
+    if (mix_skinny(d, call->params))
+        return mix_linear_skinny(d, call);
     return mix_product(d, call, 0);
 }
 

@@ -250,6 +250,108 @@ static void test_gemm(void **state)
               {RND(126, -1, 1), RND(105, -1, 1), RND(30, -1, 1)}, 1e-5, 1e-5}, 61);
 }
 
+/* The skinny products gemm_subgroup takes (M or N <= 8, K >= 64), every transpose (both of
+ * its modes), alpha, beta, batches, shared B, and a K in two loop-limited pieces. */
+static const int skinny[][8] = { /* ta, tb, M, N, K, batch, shared_b, beta != 0 */
+    {0, 1, 1, 300, 1000, 1, 0, 0}, {0, 0, 1, 300, 1000, 1, 0, 1}, {1, 1, 3, 70, 257, 2, 1, 1},
+    {1, 0, 8, 33, 129, 3, 0, 0},   {0, 0, 200, 1, 513, 1, 0, 0},  {1, 0, 200, 1, 513, 2, 0, 1},
+    {0, 1, 150, 5, 64, 2, 1, 0},   {1, 1, 7, 6, 100, 1, 0, 1},    {0, 1, 2, 9, 20000, 1, 0, 1},
+};
+
+/* vulkan:0 opened with DIMIX_VK_SUBGROUP set to `value` (restored after). */
+static dmx_device *open_with_subgroup(const char *value)
+{
+    const char *old = getenv("DIMIX_VK_SUBGROUP");
+    char saved[16] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    setenv("DIMIX_VK_SUBGROUP", value, 1);
+    dmx_device *d = NULL;
+    assert_int_equal(dmx_device_open("vulkan:0", &d), DMX_OK);
+    if (old)
+        setenv("DIMIX_VK_SUBGROUP", saved, 1);
+    else
+        unsetenv("DIMIX_VK_SUBGROUP");
+    return d;
+}
+
+/* Every skinny case (gemm, mix_linear's forward) matches the CPU with the subgroup kernel
+ * (which must have run, where the device has subgroup arithmetic) and with DIMIX_VK_SUBGROUP=0
+ * (which must keep it off). */
+static void test_gemm_subgroup_path(void **state)
+{
+    (void)state;
+    need_vulkan();
+    dmx_device *on = open_with_subgroup("1"), *off = open_with_subgroup("0");
+    dmx_vk_device *d_on = dmx_vk_of(on), *d_off = dmx_vk_of(off);
+    const dmx_vk_physical *ph = d_on->phys;
+    const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT |
+                                        VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    const bool supported = (ph->subgroup_stages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                           (ph->subgroup_operations & need) == need;
+    printf("subgroup size %u, arithmetic in compute %s\n", ph->subgroup_size,
+           supported ? "yes" : "no");
+    assert_int_equal(d_on->subgroup_gemm, supported);
+    assert_false(d_off->subgroup_gemm);
+    dmx_device *devs[2] = {on, off};
+    for (size_t i = 0; i < sizeof skinny / sizeof *skinny; i++) {
+        const int *c = skinny[i];
+        int ta = c[0], tb = c[1], M = c[2], N = c[3], K = c[4], batch = c[5];
+        int lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 2, ldc = N + 1;
+        int sa = (ta ? K : M) * lda, sb = c[6] ? 0 : (tb ? N : K) * ldb, sc = M * ldc + 3;
+        float beta = c[7] ? 0.5f : 0.0f;
+        dmx_p_gemm p = {ta, tb, M, N, K, lda, ldb, ldc, batch, sa, sb, sc, -1.25f, beta};
+        size_t na = (size_t)sa * batch, nc = (size_t)sc * batch;
+        size_t nb = c[6] ? (size_t)(tb ? N : K) * ldb : (size_t)sb * batch;
+        for (int v = 0; v < 2; v++) {
+            uint64_t before = dmx_vk_of(devs[v])->subgroup_gemm_dispatches;
+            char what[128];
+            snprintf(what, sizeof what, "skinny gemm ta=%d tb=%d %dx%dx%d batch %d beta %g %s",
+                     ta, tb, M, N, K, batch, beta, v ? "DIMIX_VK_SUBGROUP=0" : "subgroups");
+            vkc_check(devs[v], cpu, &(vkc_case){what, DMX_OP_GEMM, &p,
+                      {RND(na, -1, 1), RND(nb, -1, 1), beta == 0.0f ? OUT(nc) : RND(nc, -1, 1)},
+                      K > 5000 ? 1e-3 : 1e-5, 1e-5}, 70 + i);
+            uint64_t ran = dmx_vk_of(devs[v])->subgroup_gemm_dispatches - before;
+            if (v == 0 && supported)
+                assert_true(ran > 0);
+            else
+                assert_int_equal(ran, 0);
+        }
+    }
+    /* mix_linear's forward on few rows of a dense or block-diagonal view, with and without
+     * bias, and a reduction in two loop-limited pieces. */
+    static const int mixes[][5] = {{1, 1, 300, 50, 1}, {7, 2, 64, 32, 0}, {3, 1, 20000, 5, 1}};
+    for (size_t i = 0; i < sizeof mixes / sizeof *mixes; i++) {
+        const int *m = mixes[i];
+        dmx_p_mix_linear p = {.M = m[0], .J = m[1], .Din = m[2], .Dout = m[3], .R1 = 1, .R2 = 1,
+                              .has_bias = m[4]};
+        size_t nx = (size_t)m[0] * m[1] * m[2], nw = (size_t)m[1] * m[3] * m[2];
+        size_t nc = (size_t)m[1] * m[3], ny = (size_t)m[0] * m[1] * m[3];
+        for (int v = 0; v < 2; v++) {
+            uint64_t before = dmx_vk_of(devs[v])->subgroup_gemm_dispatches;
+            char what[128];
+            snprintf(what, sizeof what, "mix_linear M=%d J=%d %d -> %d bias %d %s", m[0], m[1],
+                     m[2], m[3], m[4], v ? "DIMIX_VK_SUBGROUP=0" : "subgroups");
+            vkc_check(devs[v], cpu, &(vkc_case){what, DMX_OP_MIX_LINEAR, &p,
+                      {RND(nx, -1, 1), RND(nw, -1, 1), m[4] ? RND(nc, -1, 1) : ABSENT, OUT(ny)},
+                      m[2] > 5000 ? 1e-3 : 1e-5, 1e-5}, 90 + i);
+            uint64_t ran = dmx_vk_of(devs[v])->subgroup_gemm_dispatches - before;
+            if (v == 0 && supported)
+                assert_true(ran > 0);
+            else
+                assert_int_equal(ran, 0);
+        }
+    }
+    /* A square product stays on the tiled kernel either way. */
+    uint64_t before = d_on->subgroup_gemm_dispatches;
+    dmx_p_gemm sq = {0, 0, 40, 40, 300, 300, 40, 40, 1, 12000, 12000, 1600, 1.0f, 0.0f};
+    vkc_check(on, cpu, &(vkc_case){"square gemm", DMX_OP_GEMM, &sq,
+              {RND(12000, -1, 1), RND(12000, -1, 1), OUT(1600)}, 1e-5, 1e-5}, 79);
+    assert_int_equal(d_on->subgroup_gemm_dispatches, before);
+    dmx_device_close(on);
+    dmx_device_close(off);
+}
+
 /* M, J, Din, Dout, R1, R2 of the SPEC's views, odd sizes, and long reductions. Depths up to 32
  * run on the direct kernels, longer ones on the tiled ones. */
 static const int mix_views[][6] = {
@@ -439,12 +541,13 @@ static void test_reductions_past_the_loop_limit(void **state)
 
 /* The tiled product takes one loop trip per 16 of depth: K = 1.1M is 68750 trips in one piece,
  * past the limiter (4.7% off when unsplit), right in pieces. Slow on lavapipe (one workgroup
- * walks all of K): run once, not in the variant runs. */
+ * walks all of K): run once, not in the variant runs. 9 x 9 is not skinny (gemm_subgroup
+ * takes M or N <= 8): the tiled kernel. */
 static void test_gemm_depth_past_the_loop_limit(void **state)
 {
     (void)state;
     need_vulkan();
-    gemm_case(0, 0, 4, 4, 1100000, 1, 0, 0.0f, 0.5);
+    gemm_case(0, 0, 9, 9, 1100000, 1, 0, 0.0f, 0.5);
 }
 
 int main(int argc, char **argv)
@@ -458,6 +561,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_optimizers),
         cmocka_unit_test(test_copy_strided),
         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_subgroup_path),
         cmocka_unit_test(test_mix_linear_forward_and_backward),
         cmocka_unit_test(test_sum_rows_dot_norm2),
         cmocka_unit_test(test_layernorm),

@@ -87,6 +87,13 @@ static void test_linear_ops_in_pieces(void **state)
     dmx_p_gemm g = {0, 1, 20, 21, 22, 22, 22, 21, 100, 440, 462, 420, 1.0f, 0.5f};
     vkc_check(vk, cpu, &(vkc_case){"gemm batches", DMX_OP_GEMM, &g,
               {RND(44000, -1, 1), RND(46200, -1, 1), RND(42000, -1, 1)}, 1e-5, 1e-5}, 20);
+    /* skinny batches (gemm_subgroup where supported): small M, then small N */
+    dmx_p_gemm s = {0, 1, 3, 40, 100, 100, 100, 40, 60, 300, 4000, 120, -1.0f, 0.25f};
+    vkc_check(vk, cpu, &(vkc_case){"skinny gemm batches", DMX_OP_GEMM, &s,
+              {RND(18000, -1, 1), RND(240000, -1, 1), RND(7200, -1, 1)}, 1e-5, 1e-5}, 21);
+    dmx_p_gemm t = {1, 0, 40, 2, 100, 40, 2, 2, 60, 4000, 200, 80, 1.0f, 0.0f};
+    vkc_check(vk, cpu, &(vkc_case){"skinny gemm batches, small N", DMX_OP_GEMM, &t,
+              {RND(240000, -1, 1), RND(12000, -1, 1), OUT(4800)}, 1e-5, 1e-5}, 22);
     /* dense and token-mixing views with the batch cut into pieces */
     const int views[][6] = {{3000, 1, 8, 12, 1, 1}, {300, 1, 9, 70, 1, 1}, {200, 1, 6, 5, 1, 30}};
     for (int v = 0; v < 3; v++) {
