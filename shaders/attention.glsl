@@ -6,14 +6,16 @@
 // product (keys and values forward and for dq; queries and output gradients for dk and dv)
 // streams through shared memory in tiles of `tile` positions of every pair the workgroup
 // touches, each element loaded once per workgroup; the S x S scores exist only one at a time,
-// in registers. A row of o, dq, dk or dv is held in private memory (head_dim <= MAX_DH). The
+// in registers. A row of o, dq, dk or dv is held in private memory (HEAD_DIM floats). The
 // host (host/vulkan/vk_ops_attention.c) picks group_rows, pairs and tile with
 // pairs * tile * head_dim <= TILE, and bounds seq for lavapipe's loop limiter.
 DMX_PUSH(int batch; int seq; int heads; int head_dim; float scale; int has_mask;
          int accumulate_q; int accumulate_k; int accumulate_v; int group_rows; int pairs;
          int tile;)
 
-const int MAX_DH = 64;
+// head_dim as a specialization constant (constant_id 1; the host passes pc.head_dim): the
+// rows held in private memory get a fixed size and their loops a constant trip count.
+layout(constant_id = 1) const uint HEAD_DIM = 64;
 const uint TILE = 2048;
 const float MASK_REMOVED = -1e20;
 
@@ -51,7 +53,7 @@ group_row row_of_invocation()
 // into shared array `dst_`, [pair][position][head_dim], zeros past the tensor.
 #define ATTN_LOAD_TILE(src_, off_, dst_, g_, t0_)                                           \
     {                                                                                     \
-        uint dh_ = uint(pc.head_dim), tile_ = uint(pc.tile);                              \
+        uint dh_ = HEAD_DIM, tile_ = uint(pc.tile);                              \
         uint n_ = uint(pc.pairs) * tile_ * dh_, n_pairs_ = rows() / uint(pc.seq);         \
         for (uint e_ = gl_LocalInvocationID.x; e_ < n_; e_ += WG) {                       \
             uint p_ = e_ / (tile_ * dh_), k_ = (e_ / dh_) % tile_, c_ = e_ % dh_;         \

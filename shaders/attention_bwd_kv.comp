@@ -20,13 +20,14 @@ shared float qt[TILE], dt[TILE];
 void main()
 {
     group_row g = row_of_invocation(); // g.pos is the key's position j
-    uint dh = uint(pc.head_dim), S = uint(pc.seq), tile = uint(pc.tile);
+    const uint dh = HEAD_DIM;
+    uint S = uint(pc.seq), tile = uint(pc.tile);
     uint at = attn_at(g.pair, g.pos);
     uint st = pc.off[5] + 2 * g.pair * S; // the stats of query row 0 of the pair
     float mj = pc.has_mask != 0 && g.live
                    ? mask[pc.off[3] + (g.pair / uint(pc.heads)) * S + g.pos] : 0.0;
     bool keep = g.live && !(mj <= MASK_REMOVED);
-    float kj[MAX_DH], vj[MAX_DH], gk[MAX_DH], gv[MAX_DH];
+    float kj[HEAD_DIM], vj[HEAD_DIM], gk[HEAD_DIM], gv[HEAD_DIM];
     for (uint c = 0; c < dh; c++) {
         kj[c] = g.live ? k[pc.off[1] + at + c] : 0.0;
         vj[c] = g.live ? v[pc.off[2] + at + c] : 0.0;

@@ -18,11 +18,12 @@ shared float kt[TILE], vt[TILE];
 void main()
 {
     group_row g = row_of_invocation();
-    uint dh = uint(pc.head_dim), S = uint(pc.seq), tile = uint(pc.tile);
+    const uint dh = HEAD_DIM;
+    uint S = uint(pc.seq), tile = uint(pc.tile);
     uint at = attn_at(g.pair, g.pos), mrow = pc.off[3] + (g.pair / uint(pc.heads)) * S;
     float lse = g.live ? stats[pc.off[5] + 2 * g.r] : 0.0;
     float delta = g.live ? stats[pc.off[5] + 2 * g.r + 1] : 0.0;
-    float qi[MAX_DH], doi[MAX_DH], acc[MAX_DH];
+    float qi[HEAD_DIM], doi[HEAD_DIM], acc[HEAD_DIM];
     for (uint c = 0; c < dh; c++) {
         qi[c] = g.live ? q[pc.off[0] + at + c] : 0.0;
         doi[c] = g.live ? dout[pc.off[4] + at + c] : 0.0;

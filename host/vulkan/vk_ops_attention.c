@@ -20,8 +20,8 @@ static dmx_status run_tiled(dmx_vk_device *d, const char *shader, const dmx_vk_b
 {
     const dmx_attention_tiling t = dmx_attention_tiling_of(p, DMX_VK_WG, ATTN_TILE);
     const attention_push push = {*p, t.group_rows, t.pairs, t.tile};
-    const uint32_t spec[1] = {DMX_VK_WG};
-    return dmx_vk_dispatch(d, shader, spec, 1, b, n, &push, sizeof push, t.groups);
+    const uint32_t spec[2] = {DMX_VK_WG, (uint32_t)p->head_dim}; /* HEAD_DIM: one pipeline each */
+    return dmx_vk_dispatch(d, shader, spec, 2, b, n, &push, sizeof push, t.groups);
 }
 
 #define R DMX_VK_READ
