@@ -28,6 +28,16 @@ typedef struct dmx_dist {
     dmx_status (*sum_f64)(void *self, double *data, int64_t n);
     /* bytes of data from rank `root` to every rank. */
     dmx_status (*broadcast)(void *self, void *data, int64_t bytes, int root);
+    /* Optional non-blocking sum, so the gradient sum can overlap with backward (NULL: the
+     * trainer calls sum_f32 once after backward). start_sum_f32 begins the same in-place sum
+     * as sum_f32 and returns at once; data must stay untouched until wait_sums returns.
+     * Every rank starts the same sums (sizes) in the same order. progress lets started sums
+     * advance (an MPI library may move data only inside its calls) and never blocks;
+     * wait_sums returns when every started sum is done. All on the thread that calls the
+     * others. */
+    dmx_status (*start_sum_f32)(void *self, float *data, int64_t n);
+    dmx_status (*progress)(void *self);
+    dmx_status (*wait_sums)(void *self);
 } dmx_dist;
 
 #ifdef __cplusplus
