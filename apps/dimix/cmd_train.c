@@ -148,10 +148,9 @@ static int parse_args(int argc, char **argv, train_args *a, bool *given)
             return 2;
         }
     }
-    if (strcmp(a->overlap, "on") && strcmp(a->overlap, "off")) {
-        fprintf(stderr, "dimix train: --allreduce-overlap %s is not on or off\n", a->overlap);
+    dmx_train_options check = {0};
+    if (dmx_app_dist_sum_options("train", a->overlap, a->bucket, &check))
         return 2;
-    }
     if (a->resume && (a->preset || a->family || a->n_knobs)) {
         fprintf(stderr, "dimix train: --resume takes the model from the checkpoint; drop "
                 "--preset, --model and KNOB=VALUE\n");
@@ -579,8 +578,7 @@ static int run(train_args *a, const bool *given, train_run *rp)
     if (r.dist.size > 1) {
         opts.dist = &r.dist;
         opts.dist_check_every = a->dist_check;
-        opts.dist_blocking_sum = strcmp(a->overlap, "off") == 0;
-        opts.dist_bucket_floats = a->bucket;
+        dmx_app_dist_sum_options("train", a->overlap, a->bucket, &opts);
     }
     dmx_checkpoint_input input;
     dmx_app_checkpoint_input(r.train.ds, &input);
@@ -609,16 +607,7 @@ static int run(train_args *a, const bool *given, train_run *rp)
         rc = 0;
     }
     if (r.dist.size > 1 && (s == DMX_OK || s == DMX_ERR_INTERRUPTED)) {
-        printf("data-parallel: %lld bytes summed across %d ranks per step, %.3f s in the sums "
-               "(rank 0)", (long long)res.reduce_bytes, r.dist.size, res.reduce_seconds);
-        if (res.reduce_buckets)
-            printf("; overlapped with backward: %d buckets per step, %.2f started during "
-                   "backward, %.3f s waiting after backward", res.reduce_buckets,
-                   res.steps > res.first_step ? (double)res.reduce_buckets_early /
-                                                    (double)(res.steps - res.first_step) : 0.0,
-                   res.reduce_wait_seconds);
-        else
-            printf("; one blocking sum after backward, %.3f s", res.reduce_wait_seconds);
+        dmx_app_dist_print_sums(&r.dist, &res);
         if (res.dist_checks)
             printf("; parameters compared %lld times, largest difference from rank 0: %.3g",
                    (long long)res.dist_checks, res.dist_max_diff);
