@@ -478,8 +478,11 @@ static void write_json(const train_run *r, const dmx_train_result *res, dmx_stat
         fprintf(f, "null");
     fprintf(f, ", \"ranks\": %d", r->dist.size);
     if (r->dist.size > 1) {
-        fprintf(f, ", \"reduce_bytes_per_step\": %lld, \"reduce_seconds\": %.6f",
-                (long long)res->reduce_bytes, res->reduce_seconds);
+        fprintf(f, ", \"reduce_bytes_per_step\": %lld, \"reduce_seconds\": %.6f, "
+                "\"reduce_wait_seconds\": %.6f, \"reduce_buckets\": %d, "
+                "\"reduce_buckets_early\": %lld", (long long)res->reduce_bytes,
+                res->reduce_seconds, res->reduce_wait_seconds, res->reduce_buckets,
+                (long long)res->reduce_buckets_early);
         fprintf(f, ", \"dist_checks\": %lld, \"dist_max_diff\": %.9g",
                 (long long)res->dist_checks, res->dist_max_diff);
     }

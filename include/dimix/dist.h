@@ -2,9 +2,10 @@
  *
  * dmx_train takes a dmx_dist in its options (NULL: one process). Each process ("rank") owns a
  * device and a copy of the model; every step each rank computes the gradient of its slice of
- * the global batch, the gradients are summed across ranks in one call, and every rank takes
- * the same optimizer step. The library itself needs no MPI: the `dimix` command implements
- * this interface with MPI (apps/dimix/dist_mpi.c) and an embedder may do so with its own.
+ * the global batch, the gradients are summed across ranks (in one call, or in buckets started
+ * during backward when start_sum_f32 is given), and every rank takes the same optimizer step.
+ * The library itself needs no MPI: the `dimix` command implements this interface with MPI
+ * (apps/dimix/dist_mpi.c) and an embedder may do so with its own.
  *
  * Every rank calls every operation in the same order with the same sizes (collectives). An
  * operation that fails leaves the ranks out of step: the caller should end the whole job. */

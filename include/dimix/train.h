@@ -12,9 +12,10 @@
  * Data parallelism (dmx_train_options.dist, dimix/dist.h): every rank runs dmx_train with the
  * same options, model configuration and seed, and sources that give its slice of every batch
  * (dmx_loader_options part, parts) and of every test batch. Each step the ranks sum
- * count-weighted gradients, the loss, the example count and the stop flag in one call, so the
- * gradient is that of the mean loss over the whole global batch, the reported loss its global
- * mean, and all ranks stop at the same step. Evaluation results are summed over the ranks.
+ * count-weighted gradients, the loss, the example count and the stop flag (in buckets started
+ * during backward, or in one call after it: dist_blocking_sum), so the gradient is that of the
+ * mean loss over the whole global batch, the reported loss its global mean, and all ranks stop
+ * at the same step. Evaluation results are summed over the ranks.
  * Only the rank given an out_dir writes files: give it to rank 0 alone. */
 #ifndef DIMIX_TRAIN_H
 #define DIMIX_TRAIN_H
