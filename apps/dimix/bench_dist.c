@@ -4,8 +4,8 @@
  *   1. one rank: rank 0 alone trains with the whole global batch B (the other ranks wait
  *      asleep, so they take no core from it);
  *   2. N ranks: every rank trains on its slice of B, the gradients summed each step, twice:
- *      with one blocking sum after backward, then with the sum in buckets overlapped with
- *      backward (the default of dimix train).
+ *      with one blocking sum after backward, and with the sum in buckets overlapped with
+ *      backward (the default of dimix train), alternating in runs of at most 10 timed steps.
  * Each phase runs `warmup` untimed steps, then `repeat` timed ones; a step's time is the
  * interval between consecutive steps on rank 0 (batch preparation on the calling thread,
  * upload, forward, backward, the gradient sum, the optimizer step). Throughput is B / median
@@ -27,8 +27,11 @@
 typedef struct phase {
     int ranks;
     bool overlap;     /* the N-rank phase with the bucketed sum overlapped with backward */
-    double *stamps;  /* on_step times of rank 0 */
+    double *stamps;  /* on_step times of rank 0, this run */
     int n, cap;
+    double *iv;      /* the timed step intervals of every run of the phase */
+    int n_iv;
+    double reduce_s, wait_s, early_sum, steps_sum; /* over the runs */
     double median_ms, min_ms, rate;
     double reduce_ms; /* per step, in the gradient sums (rank 0; includes waiting for peers) */
     double wait_ms;   /* per step, from the end of backward until the sums were done */
@@ -59,24 +62,24 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Median and minimum of the step intervals after the warm-up. */
-static void summarize(phase *p, int warmup, int batch)
+/* Median and minimum of the pooled step intervals; the per-step means of the sums' times. */
+static void summarize(phase *p, int batch)
 {
-    int k = 0;
-    double *d = malloc(sizeof *d * (size_t)(p->n > 0 ? p->n : 1));
-    for (int i = warmup + 1; d && i < p->n; i++)
-        d[k++] = p->stamps[i] - p->stamps[i - 1];
+    const double steps = p->steps_sum > 0 ? p->steps_sum : 1;
+    p->reduce_ms = 1e3 * p->reduce_s / steps;
+    p->wait_ms = 1e3 * p->wait_s / steps;
+    p->early = p->early_sum / steps;
+    const int k = p->n_iv;
     if (k == 0) {
         p->median_ms = p->min_ms = p->rate = NAN;
-        free(d);
         return;
     }
+    double *d = p->iv;
     qsort(d, (size_t)k, sizeof *d, cmp_double);
     double med = k % 2 ? d[k / 2] : 0.5 * (d[k / 2 - 1] + d[k / 2]);
     p->median_ms = 1e3 * med;
     p->min_ms = 1e3 * d[0];
     p->rate = (double)batch / med;
-    free(d);
 }
 
 typedef struct dist_bench {
@@ -89,11 +92,11 @@ typedef struct dist_bench {
     dmx_model_config cfg;
 } dist_bench;
 
-/* One phase: a fresh model (same seed) trained `warmup + repeat + 1` steps; dist NULL: one
- * rank with the whole batch. */
-static dmx_status run_phase(const dist_bench *b, const dmx_dist *dist, phase *p)
+/* One run of a phase: a fresh model (same seed) trained `warmup + timed + 1` steps, the timed
+ * intervals added to the phase's; dist NULL: one rank with the whole batch. */
+static dmx_status run_phase(const dist_bench *b, const dmx_dist *dist, phase *p, int timed)
 {
-    const int steps = b->o->warmup + b->o->repeat + 1;
+    const int steps = b->o->warmup + timed + 1;
     dmx_synthetic_options so = {.count = (int64_t)b->batch * 4, .channels = b->cfg.channels,
                                 .height = b->cfg.image, .width = b->cfg.image,
                                 .num_classes = b->cfg.classes, .seed = 7,
@@ -134,12 +137,13 @@ static dmx_status run_phase(const dist_bench *b, const dmx_dist *dist, phase *p)
     if (s == DMX_OK) {
         p->ranks = dist ? dist->size : 1;
         p->reduce_bytes = dist ? res.reduce_bytes : 0;
-        const double steps_run = res.steps > 0 ? (double)res.steps : 1;
-        p->reduce_ms = 1e3 * res.reduce_seconds / steps_run;
-        p->wait_ms = 1e3 * res.reduce_wait_seconds / steps_run;
+        p->steps_sum += (double)res.steps;
+        p->reduce_s += res.reduce_seconds;
+        p->wait_s += res.reduce_wait_seconds;
         p->buckets = res.reduce_buckets;
-        p->early = (double)res.reduce_buckets_early / steps_run;
-        summarize(p, b->o->warmup, b->batch);
+        p->early_sum += (double)res.reduce_buckets_early;
+        for (int i = b->o->warmup + 1; i < p->n && p->iv; i++)
+            p->iv[p->n_iv++] = p->stamps[i] - p->stamps[i - 1];
     }
     dmx_ctx_destroy(ctx);
     dmx_model_destroy(model);
@@ -220,16 +224,23 @@ int dmx_bench_dist(const dmx_bench_options *o, const char *device, const char *p
     }
     phase one = {.ranks = 1}, blocking = {.ranks = dist.size},
           all = {.ranks = dist.size, .overlap = true};
+    one.iv = malloc(sizeof *one.iv * (size_t)(o->repeat + 1));
+    blocking.iv = malloc(sizeof *blocking.iv * (size_t)(o->repeat + 1));
+    all.iv = malloc(sizeof *all.iv * (size_t)(o->repeat + 1));
+    if (!one.iv || !blocking.iv || !all.iv)
+        rc = dmx_app_fail(cmd, "out of host memory");
     if (rc == 0 && dist.rank == 0) {
         printf("dimix bench --suite dist: %s, global batch %d, %d warm-up + %d timed steps, "
                "%d CPU thread%s per rank, %d rank%s\n", b.preset, b.batch, o->warmup,
                o->repeat, o->threads, o->threads == 1 ? "" : "s", dist.size,
                dist.size == 1 ? "" : "s");
         fflush(stdout);
-        if (run_phase(&b, NULL, &one) != DMX_OK)
+        if (run_phase(&b, NULL, &one, o->repeat) != DMX_OK) {
             rc = dmx_app_fail(cmd, "one-rank phase");
-        else
+        } else {
+            summarize(&one, b.batch);
             print_phase(&one);
+        }
         fflush(stdout);
     }
     /* The other ranks sleep through the one-rank phase; a failure there ends the job. */
@@ -237,13 +248,20 @@ int dmx_bench_dist(const dmx_bench_options *o, const char *device, const char *p
         dmx_app_dist_abort(&dist, rc);
     if (dmx_app_dist_wait_all(&dist) != DMX_OK)
         rc = dmx_app_fail(cmd, "waiting for rank 0");
-    for (int k = 0; k < 2 && rc == 0 && dist.size > 1; k++) {
-        phase *p = k ? &all : &blocking;
-        if (run_phase(&b, &dist, p) != DMX_OK)
-            rc = dmx_app_fail(cmd, "data-parallel phase");
-        else if (dist.rank == 0)
-            print_phase(p);
-        fflush(stdout);
+    /* The blocking and the overlapped sum alternate in runs of at most 10 timed steps, so a
+       change in what else runs on the machine touches both alike. */
+    const int rounds = (o->repeat + 9) / 10;
+    for (int r = 0; r < rounds && rc == 0 && dist.size > 1; r++)
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            const int timed = o->repeat * (r + 1) / rounds - o->repeat * r / rounds;
+            if (run_phase(&b, &dist, k ? &all : &blocking, timed) != DMX_OK)
+                rc = dmx_app_fail(cmd, "data-parallel phase");
+        }
+    if (rc == 0 && dist.size > 1 && dist.rank == 0) {
+        summarize(&blocking, b.batch);
+        summarize(&all, b.batch);
+        print_phase(&blocking);
+        print_phase(&all);
     }
     if (rc != 0)
         dmx_app_dist_abort(&dist, rc);
@@ -262,6 +280,9 @@ int dmx_bench_dist(const dmx_bench_options *o, const char *device, const char *p
             rc = write_json(json, &b, dmx_device_info_of(b.dev), &one, &blocking, &all, eff,
                             eff_b);
     }
+    free(one.iv);
+    free(blocking.iv);
+    free(all.iv);
     dmx_device_close(b.dev);
     dmx_app_dist_finish(&dist);
     return rc;
