@@ -408,10 +408,12 @@ void dmx_ctx_set_backward_hook(dmx_ctx *ctx, dmx_backward_hook hook, void *user)
 }
 
 /* A backward function reaches memory only through its entry's saved tensors, and a gradient
- * in `buf` (the parameters' gradient block) only through a saved tensor whose grad points
- * there: activation gradients live in the arena, views of parameters get their own. So the
- * lowest entry that saves such a tensor is the last one dmx_backward replays that can write
- * into its range. */
+ * in `buf` (the parameters' gradient block) only through a saved parameter whose grad points
+ * there: activation gradients live in the arena, and views of parameters (reshape) get their
+ * own and add them into the parameter's in an entry that saves the parameter. So the lowest
+ * entry that saves such a parameter is the last one dmx_backward replays that can write into
+ * its range. Other tensors are skipped: their grad may still point into the last step's host
+ * arena (dmx_backward clears them only when it starts). */
 void dmx_ctx_grad_ready(const dmx_ctx *ctx, const dmx_buffer *buf, const int64_t *bounds,
                         int n_ranges, size_t *ready)
 {
@@ -421,7 +423,7 @@ void dmx_ctx_grad_ready(const dmx_ctx *ctx, const dmx_buffer *buf, const int64_t
         const size_t after = ctx->tape_len - i; /* entries replayed once entry i has been */
         for (int k = 0; k < DMX_TAPE_TENSORS; k++) {
             const dmx_tensor *t = ctx->tape[i].t[k];
-            if (!t || !t->grad || t->grad->buf != buf)
+            if (!t || !(t->flags & DMX_TENSOR_PARAM) || !t->grad || t->grad->buf != buf)
                 continue;
             const int64_t lo = (int64_t)t->grad->offset, hi = lo + dmx_tensor_numel(t);
             /* the first range that ends after lo: bounds[r + 1] > lo */
