@@ -141,3 +141,29 @@ int dmx_app_dist_device(const char *cmd, const char *spec, const dmx_dist *d, ch
     snprintf(out, cap, "%s", spec);
     return 0;
 }
+
+int dmx_app_dist_sum_options(const char *cmd, const char *overlap, long long bucket,
+                             dmx_train_options *opts)
+{
+    if (overlap && strcmp(overlap, "on") && strcmp(overlap, "off")) {
+        fprintf(stderr, "dimix %s: --allreduce-overlap %s is not on or off\n", cmd, overlap);
+        return 2;
+    }
+    opts->dist_blocking_sum = overlap && strcmp(overlap, "off") == 0;
+    opts->dist_bucket_floats = bucket;
+    return 0;
+}
+
+void dmx_app_dist_print_sums(const dmx_dist *d, const dmx_train_result *res)
+{
+    printf("data-parallel: %lld bytes summed across %d ranks per step, %.3f s in the sums "
+           "(rank 0)", (long long)res->reduce_bytes, d->size, res->reduce_seconds);
+    const int64_t steps = res->steps - res->first_step;
+    if (res->reduce_buckets)
+        printf("; overlapped with backward: %d buckets per step, %.2f started during "
+               "backward, %.3f s waiting after backward", res->reduce_buckets,
+               steps > 0 ? (double)res->reduce_buckets_early / (double)steps : 0.0,
+               res->reduce_wait_seconds);
+    else
+        printf("; one blocking sum after backward, %.3f s", res->reduce_wait_seconds);
+}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "dimix/dist.h"
+#include "dimix/train.h"
 
 /* Joins the MPI job when a launcher (mpirun, srun) started this process, else makes *out one
  * rank. Returns 0, or prints why and returns 1. */
@@ -32,6 +33,14 @@ bool dmx_app_dist_available(void);
  * Returns 0, or prints why and returns 2 (bad usage). */
 int dmx_app_dist_device(const char *cmd, const char *spec, const dmx_dist *d, char *out,
                         size_t cap);
+
+/* --allreduce-overlap on|off and --allreduce-bucket N (0: the default) into opts; returns 0,
+ * or prints why and returns 2. */
+int dmx_app_dist_sum_options(const char *cmd, const char *overlap, long long bucket,
+                             dmx_train_options *opts);
+/* The data-parallel summary of a run on stdout (rank 0's): bytes summed per step, time in
+ * the sums, the buckets and the wait after backward; no newline. */
+void dmx_app_dist_print_sums(const dmx_dist *d, const dmx_train_result *res);
 
 /* The MPI side (dist_mpi.c, only with DIMIX_HAVE_MPI). */
 int dmx_mpi_init(const char *cmd, dmx_dist *out);

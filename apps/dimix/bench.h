@@ -123,11 +123,12 @@ void dmx_bench_print_ratios(FILE *out, const dmx_bench_record *recs, int n,
                             const dmx_bench_baseline *base);
 
 /* --suite dist (bench_dist.c): the training step of `preset` (NULL: fmnist-bmlp) at global
- * batch `batch` on one rank, then on every rank of the MPI job, with the scaling efficiency
- * and the bytes all-reduced per step. `device` as dimix train's --device. Returns the exit
- * status. */
+ * batch `batch` on one rank, then on every rank of the MPI job with the blocking and with the
+ * overlapped gradient sum (buckets of `bucket_floats`, 0: the default), with the scaling
+ * efficiency and the bytes all-reduced per step. `device` as dimix train's --device. Returns
+ * the exit status. */
 int dmx_bench_dist(const dmx_bench_options *o, const char *device, const char *preset,
-                   int batch, const char *json);
+                   int batch, int64_t bucket_floats, const char *json);
 
 /* Shared by the cases: device memory of a parameter store and a context. */
 dmx_bench_memory dmx_bench_store_memory(dmx_params *ps, const dmx_ctx *ctx);

@@ -25,7 +25,8 @@ static void usage(FILE *out)
             "                   [--repeat N] [--warmup N] [--budget SECONDS] [--threads N]\n"
             "                   [--baseline FILE] [--filter TEXT] [--quick] [--list]\n"
             "       mpirun -np N dimix bench --suite dist [--device NAME] [--preset NAME]\n"
-            "                   [--batch B] [--threads T] [--repeat N] [--warmup N] [--json FILE]\n\n"
+            "                   [--batch B] [--threads T] [--repeat N] [--warmup N] [--json FILE]\n"
+            "                   [--allreduce-bucket FLOATS]\n\n"
             "Times each case on each device: warm-up runs, then up to N timed runs; prints the\n"
             "median and minimum milliseconds, the rate, and the device memory the case held\n"
             "(parameters + gradients + the activation arena's peak + inputs), then the ratios:\n"
@@ -39,8 +40,10 @@ static void usage(FILE *out)
             "                    the papers' presets; lra: the LRA model at 1024 and 2048 tokens,\n"
             "                    dense and butterfly attention, batch 8; all: the three;\n"
             "                    dist (alone): data-parallel training, one rank with the\n"
-            "                    global batch, then N ranks (under mpirun) each with its slice:\n"
-            "                    ms/step, img/s, all-reduce bytes/step, scaling efficiency\n"
+            "                    global batch, then N ranks (under mpirun) each with its slice,\n"
+            "                    with the blocking gradient sum, then overlapped with backward\n"
+            "                    in buckets (--allreduce-bucket floats, default %d): ms/step,\n"
+            "                    img/s, all-reduce bytes/step, scaling efficiency\n"
             "                    = img/s(N) / (N x img/s(1)); --preset (fmnist-bmlp), --batch\n"
             "                    (128, global), --repeat timed steps (20), --device as dimix\n"
             "                    train's (auto, or a per-rank list cpu,vulkan:0)\n"
@@ -56,7 +59,8 @@ static void usage(FILE *out)
             "  --filter TEXT     only cases whose name contains TEXT\n"
             "  --quick           small shapes (a smoke run: 256 rows, N <= 1024, ...)\n"
             "  --list            print the case names and exit\n"
-            "Exit status: 0 every case ran, 1 a case failed, 2 bad usage.\n");
+            "Exit status: 0 every case ran, 1 a case failed, 2 bad usage.\n",
+            DMX_DIST_BUCKET_FLOATS);
 }
 
 typedef struct bench_args {
@@ -67,6 +71,7 @@ typedef struct bench_args {
     bool list;
     const char *preset; /* --suite dist */
     int batch;
+    long long bucket;
     bool repeat_given;
 } bench_args;
 
@@ -144,6 +149,10 @@ static int parse(int argc, char **argv, bench_args *a)
             if (!dmx_cli_int(cmd, argc, argv, &i, 1, 1 << 20, &v))
                 return -1;
             a->batch = (int)v;
+        } else if (strcmp(o, "--allreduce-bucket") == 0) {
+            if (!dmx_cli_int(cmd, argc, argv, &i, 1, 1ll << 40, &v))
+                return -1;
+            a->bucket = v;
         } else if (strcmp(o, "--quick") == 0) {
             a->o.quick = true;
         } else if (strcmp(o, "--list") == 0) {
@@ -169,8 +178,9 @@ static int parse(int argc, char **argv, bench_args *a)
         }
         if (!a->repeat_given)
             a->o.repeat = 20;
-    } else if (a->preset || a->batch) {
-        fprintf(stderr, "dimix bench: --preset and --batch go with --suite dist\n");
+    } else if (a->preset || a->batch || a->bucket) {
+        fprintf(stderr, "dimix bench: --preset, --batch and --allreduce-bucket go with --suite "
+                "dist\n");
         return -1;
     }
     return 1;
@@ -266,7 +276,7 @@ int dmx_cmd_bench(int argc, char **argv)
     a.o.threads = 1;
 #endif
     if (a.o.suites == DMX_BENCH_DIST)
-        return dmx_bench_dist(&a.o, a.n_devices ? a.devices[0] : NULL, a.preset, a.batch,
+        return dmx_bench_dist(&a.o, a.n_devices ? a.devices[0] : NULL, a.preset, a.batch, a.bucket,
                               a.json);
     dmx_bench_list cases = {0};
     if (!collect_cases(&a.o, &cases)) {

@@ -37,9 +37,10 @@ static const task_recipe recipes[] = {
 
 typedef struct train_args {
     const char *task, *data, *preset, *device, *out, *resume, *schedule, *eval_split, *json;
+    const char *overlap;
     const char *knobs[MAX_KNOBS];
     int n_knobs, extend;
-    long long steps, max_steps, batch, warmup, eval_batches, seed, contour_length;
+    long long steps, max_steps, batch, warmup, eval_batches, seed, contour_length, bucket;
     double lr, min_lr, weight_decay, clip, label_smoothing;
 } train_args;
 
@@ -57,6 +58,8 @@ static const dmx_opt options[] = {
     {"--max-steps", DMX_OPT_INT, A(max_steps), 1, 1ll << 40, false, "--stop-after"},
     {"--eval-batches", DMX_OPT_INT, A(eval_batches), 0, 1ll << 40, false, NULL},
     {"--extend", DMX_OPT_FLAG, A(extend), 0, 0, false, NULL},
+    {"--allreduce-overlap", DMX_OPT_TEXT, A(overlap), 0, 0, false, NULL},
+    {"--allreduce-bucket", DMX_OPT_INT, A(bucket), 1, 1ll << 40, false, NULL},
     {"--task", DMX_OPT_TEXT, A(task), 0, 0, true, NULL},
     {"--contour-length", DMX_OPT_INT, A(contour_length), 1, 1000, true, NULL},
     {"--steps", DMX_OPT_INT, A(steps), 1, 1ll << 40, true, NULL},
@@ -119,7 +122,8 @@ static void usage(FILE *out)
             "                      one with another value is an error (exit 2)\n"
             "  --extend            with --resume: --steps N may raise the steps\n"
             "  --eval-batches N    evaluate on at most N batches (0: all)\n"
-            "  --json FILE         a JSON summary ('-': stdout, the text goes to stderr)\n\n"
+            "  --json FILE         a JSON summary ('-': stdout, the text goes to stderr)\n"
+            "  --allreduce-overlap on|off, --allreduce-bucket N  under mpirun: as dimix train's\n\n"
             "Ctrl-C writes a checkpoint and stops; --resume continues bit for bit.\n"
             "Exit status: 0 done, 1 a failure, 2 bad usage or a resume that contradicts the\n"
             "checkpoint, 130 stopped by Ctrl-C.\n");
@@ -153,6 +157,9 @@ static int parse_args(int argc, char **argv, train_args *a, bool *given)
         fprintf(stderr, "dimix %s: unknown option '%s' (try --help)\n", cmd, argv[i]);
         return 2;
     }
+    dmx_train_options check = {0};
+    if (dmx_app_dist_sum_options(cmd, a->overlap, a->bucket, &check))
+        return 2;
     if (!a->resume && (!recipe_of(a->task) || !a->data)) {
         fprintf(stderr, "dimix %s: needs --task listops|pathfinder and --data DIR (try --help)"
                 "\n", cmd);
@@ -435,8 +442,10 @@ static int train(const train_args *a, train_run *r)
     dmx_train_options opts;
     fill_options(&with_out, bpe, settings, &opts);
     opts.resume_from = r->ckpt;
-    if (r->dist.size > 1)
+    if (r->dist.size > 1) {
         opts.dist = &r->dist;
+        dmx_app_dist_sum_options(cmd, a->overlap, a->bucket, &opts);
+    }
     if (dmx_ctx_create(r->dev, &r->ctx) != DMX_OK)
         return dmx_app_fail(cmd, "creating a context");
     printf("training: %lld steps of %lld sequences (%lld per epoch), lr %g %s, warmup %lld; "
@@ -475,6 +484,10 @@ static int train(const train_args *a, train_run *r)
     if (res.curves_saved)
         printf(", curves %s/curves.svg", r->out_dir);
     printf("\n");
+    if (r->dist.size > 1) {
+        dmx_app_dist_print_sums(&r->dist, &res);
+        printf("\n");
+    }
     return 0;
 }
 

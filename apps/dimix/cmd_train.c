@@ -21,10 +21,10 @@
 
 typedef struct train_args {
     const char *preset, *family, *data, *device, *out, *resume, *optimizer, *schedule, *augment;
-    const char *json;
+    const char *json, *overlap;
     const char *knobs[64];
     int n_knobs;
-    long long epochs, batch, max_steps, warmup, eval_batches, seed, dist_check;
+    long long epochs, batch, max_steps, warmup, eval_batches, seed, dist_check, bucket;
     double lr, min_lr, weight_decay, momentum, label_smoothing, clip;
     int nesterov, no_prefetch, extend;
 } train_args;
@@ -45,6 +45,8 @@ static const dmx_opt options[] = {
     {"--no-prefetch", DMX_OPT_FLAG, A(no_prefetch), 0, 0, false, NULL},
     {"--extend", DMX_OPT_FLAG, A(extend), 0, 0, false, NULL},
     {"--dist-check", DMX_OPT_INT, A(dist_check), 0, 1ll << 40, false, NULL},
+    {"--allreduce-overlap", DMX_OPT_TEXT, A(overlap), 0, 0, false, NULL},
+    {"--allreduce-bucket", DMX_OPT_INT, A(bucket), 1, 1ll << 40, false, NULL},
     {"--optimizer", DMX_OPT_TEXT, A(optimizer), 0, 0, true, NULL},
     {"--lr", DMX_OPT_REAL, A(lr), 0, 10, true, NULL},
     {"--min-lr", DMX_OPT_REAL, A(min_lr), 0, 10, true, NULL},
@@ -106,14 +108,17 @@ static void usage(FILE *out)
             "                      stderr)\n"
             "  --no-prefetch       prepare batches on the calling thread\n"
             "  --dist-check N      under mpirun: compare every rank's parameters with rank 0's\n"
-            "                      every N steps and report the largest difference (0: never)\n\n"
+            "                      every N steps and report the largest difference (0: never)\n"
+            "  --allreduce-overlap on|off  under mpirun: sum the gradients in buckets started\n"
+            "                      during backward (on, the default) or in one sum after it\n"
+            "  --allreduce-bucket N  floats per bucket (default %d)\n\n"
             "Ctrl-C writes a checkpoint and stops; --resume continues bit for bit.\n"
             "mpirun -np N dimix train ... trains data-parallel: each rank takes its slice of\n"
             "every --batch (the global batch), the gradients are summed, rank 0 alone writes\n"
             "the output (docs/distributed.md)%s.\n"
             "Exit status: 0 done, 1 a failure, 2 bad usage or a resume that contradicts the\n"
             "checkpoint, 130 stopped by Ctrl-C.\n",
-            DMX_DEFAULT_DATA,
+            DMX_DEFAULT_DATA, DMX_DIST_BUCKET_FLOATS,
             dmx_app_dist_available() ? "" : "; this build has no MPI, so one process only");
 }
 
@@ -128,7 +133,7 @@ static int opt_index(const char *name)
 static int parse_args(int argc, char **argv, train_args *a, bool *given)
 {
     *a = (train_args){.optimizer = "adam", .schedule = "cosine", .epochs = 5, .batch = 128,
-                      .lr = 1e-3, .momentum = 0.9, .seed = 1};
+                      .lr = 1e-3, .momentum = 0.9, .seed = 1, .overlap = "on"};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
         int ok = dmx_opt_parse("train", options, N_OPTIONS, argc, argv, &i, a, given);
@@ -143,6 +148,9 @@ static int parse_args(int argc, char **argv, train_args *a, bool *given)
             return 2;
         }
     }
+    dmx_train_options check = {0};
+    if (dmx_app_dist_sum_options("train", a->overlap, a->bucket, &check))
+        return 2;
     if (a->resume && (a->preset || a->family || a->n_knobs)) {
         fprintf(stderr, "dimix train: --resume takes the model from the checkpoint; drop "
                 "--preset, --model and KNOB=VALUE\n");
@@ -470,8 +478,11 @@ static void write_json(const train_run *r, const dmx_train_result *res, dmx_stat
         fprintf(f, "null");
     fprintf(f, ", \"ranks\": %d", r->dist.size);
     if (r->dist.size > 1) {
-        fprintf(f, ", \"reduce_bytes_per_step\": %lld, \"reduce_seconds\": %.6f",
-                (long long)res->reduce_bytes, res->reduce_seconds);
+        fprintf(f, ", \"reduce_bytes_per_step\": %lld, \"reduce_seconds\": %.6f, "
+                "\"reduce_wait_seconds\": %.6f, \"reduce_buckets\": %d, "
+                "\"reduce_buckets_early\": %lld", (long long)res->reduce_bytes,
+                res->reduce_seconds, res->reduce_wait_seconds, res->reduce_buckets,
+                (long long)res->reduce_buckets_early);
         fprintf(f, ", \"dist_checks\": %lld, \"dist_max_diff\": %.9g",
                 (long long)res->dist_checks, res->dist_max_diff);
     }
@@ -570,6 +581,7 @@ static int run(train_args *a, const bool *given, train_run *rp)
     if (r.dist.size > 1) {
         opts.dist = &r.dist;
         opts.dist_check_every = a->dist_check;
+        dmx_app_dist_sum_options("train", a->overlap, a->bucket, &opts);
     }
     dmx_checkpoint_input input;
     dmx_app_checkpoint_input(r.train.ds, &input);
@@ -598,8 +610,7 @@ static int run(train_args *a, const bool *given, train_run *rp)
         rc = 0;
     }
     if (r.dist.size > 1 && (s == DMX_OK || s == DMX_ERR_INTERRUPTED)) {
-        printf("data-parallel: %lld bytes summed across %d ranks per step, %.3f s in the sums "
-               "(rank 0)", (long long)res.reduce_bytes, r.dist.size, res.reduce_seconds);
+        dmx_app_dist_print_sums(&r.dist, &res);
         if (res.dist_checks)
             printf("; parameters compared %lld times, largest difference from rank 0: %.3g",
                    (long long)res.dist_checks, res.dist_max_diff);

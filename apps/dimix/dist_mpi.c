@@ -1,8 +1,10 @@
-/* dmx_dist over MPI (app_dist.h): MPI_COMM_WORLD, in-place all-reduce sums, broadcasts. Built
+/* dmx_dist over MPI (app_dist.h): MPI_COMM_WORLD, in-place all-reduce sums (blocking, and
+ * non-blocking ones the trainer overlaps with backward), broadcasts. Built
  * only when CMake found MPI (DIMIX_HAVE_MPI). The gradients travel through host memory: no
  * GPU-aware MPI path. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <mpi.h>
@@ -33,6 +35,61 @@ static dmx_status sum_f32(void *self, float *data, int64_t n)
             return mpi_failed(err, "MPI_Allreduce (float sum)");
     }
     return DMX_OK;
+}
+
+/* The non-blocking sums in flight (MPI_Iallreduce requests), completed by wait_sums. One
+ * MPI job per process, so one list. */
+static struct {
+    MPI_Request *req;
+    int n, cap;
+} pending;
+
+static dmx_status start_sum_f32(void *self, float *data, int64_t n)
+{
+    (void)self;
+    for (int64_t at = 0; at < n; at += PIECE) {
+        if (pending.n == pending.cap) {
+            int cap = pending.cap ? 2 * pending.cap : 64;
+            MPI_Request *r = realloc(pending.req, (size_t)cap * sizeof *r);
+            if (!r)
+                return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "MPI: out of host memory");
+            pending.req = r;
+            pending.cap = cap;
+        }
+        int count = (int)(n - at < PIECE ? n - at : PIECE);
+        int err = MPI_Iallreduce(MPI_IN_PLACE, data + at, count, MPI_FLOAT, MPI_SUM,
+                                 MPI_COMM_WORLD, &pending.req[pending.n]);
+        if (err != MPI_SUCCESS)
+            return mpi_failed(err, "MPI_Iallreduce (float sum)");
+        pending.n++;
+    }
+    return DMX_OK;
+}
+
+/* Open MPI has no progress thread by default: a started all-reduce moves on only inside MPI
+ * calls, so the trainer calls this between backward ops (MPI_Testall drives progress; it
+ * frees the requests only once all are done). */
+static dmx_status progress(void *self)
+{
+    (void)self;
+    if (pending.n == 0)
+        return DMX_OK;
+    int done = 0;
+    int err = MPI_Testall(pending.n, pending.req, &done, MPI_STATUSES_IGNORE);
+    if (err != MPI_SUCCESS)
+        return mpi_failed(err, "MPI_Testall");
+    if (done)
+        pending.n = 0;
+    return DMX_OK;
+}
+
+static dmx_status wait_sums(void *self)
+{
+    (void)self;
+    const int n = pending.n;
+    pending.n = 0;
+    int err = n ? MPI_Waitall(n, pending.req, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
+    return err == MPI_SUCCESS ? DMX_OK : mpi_failed(err, "MPI_Waitall");
 }
 
 static dmx_status sum_f64(void *self, double *data, int64_t n)
@@ -79,13 +136,18 @@ int dmx_mpi_init(const char *cmd, dmx_dist *out)
         MPI_Comm_free(&node);
     }
     *out = (dmx_dist){.rank = rank, .size = size, .local_rank = local, .self = NULL,
-                      .sum_f32 = sum_f32, .sum_f64 = sum_f64, .broadcast = broadcast};
+                      .sum_f32 = sum_f32, .sum_f64 = sum_f64, .broadcast = broadcast,
+                      .start_sum_f32 = start_sum_f32, .progress = progress,
+                      .wait_sums = wait_sums};
     return 0;
 }
 
 void dmx_mpi_finish(dmx_dist *d)
 {
     (void)d;
+    free(pending.req);
+    pending.req = NULL;
+    pending.n = pending.cap = 0;
     MPI_Barrier(MPI_COMM_WORLD);
     MPI_Finalize();
 }

@@ -54,6 +54,17 @@ uint32_t dmx_ctx_take_rng(dmx_ctx *ctx, uint32_t n, uint64_t *seed);
  * Cleared by dmx_ctx_reset (then 0, 1, 1: the plain stream). */
 void dmx_ctx_set_rng_rows(dmx_ctx *ctx, int64_t row0, int64_t rows, int64_t rows_all);
 
+/* Overlapping work with backward (the data-parallel gradient sums, train/trainer.c). While set,
+ * dmx_backward calls hook(user, replayed) once before replaying the tape (replayed 0) and
+ * after each entry's backward (replayed = entries done so far); an error stops backward. */
+typedef dmx_status (*dmx_backward_hook)(void *user, size_t replayed);
+void dmx_ctx_set_backward_hook(dmx_ctx *ctx, dmx_backward_hook hook, void *user);
+/* With the tape recorded (after forward): for each element range r, [bounds[r], bounds[r+1])
+ * of buffer `buf`, ready[r] = how many entries dmx_backward must have replayed before no
+ * later entry can write a gradient held there (0: none writes there). */
+void dmx_ctx_grad_ready(const dmx_ctx *ctx, const dmx_buffer *buf, const int64_t *bounds,
+                        int n_ranges, size_t *ready);
+
 /* For tests and diagnostics: the entries on the tape now, and the device buffers and host blocks
  * the arenas have allocated since the context was created (none after the first step). */
 size_t dmx_ctx_tape_length(const dmx_ctx *ctx);

@@ -46,6 +46,8 @@ struct dmx_ctx {
     bool plan_switch;
     size_t plan_index;
     dmx_buffer *planned; /* the buffer plans are replayed in */
+    dmx_backward_hook hook; /* called by dmx_backward between tape entries (or NULL) */
+    void *hook_user;
 };
 
 dmx_status dmx_ctx_create(dmx_device *dev, dmx_ctx **out)
@@ -384,13 +386,60 @@ dmx_status dmx_backward(dmx_ctx *ctx, dmx_tensor *loss)
     uint32_t bits;
     memcpy(&bits, &one, 4);
     DMX_TRY(dmx_buffer_fill(g->buf, g->offset * 4, 4, bits));
+    if (ctx->hook)
+        DMX_TRY(ctx->hook(ctx->hook_user, 0));
     for (size_t i = ctx->tape_len; i-- > 0;) {
         const dmx_tape_entry *e = &ctx->tape[i];
         dmx_status s = e->backward(ctx, e);
         if (s != DMX_OK)
             return dmx_fail_context(s, "backward of %s: ", e->op);
+        if (ctx->hook)
+            DMX_TRY(ctx->hook(ctx->hook_user, ctx->tape_len - i));
     }
     return DMX_OK;
+}
+
+void dmx_ctx_set_backward_hook(dmx_ctx *ctx, dmx_backward_hook hook, void *user)
+{
+    if (!ctx)
+        return;
+    ctx->hook = hook;
+    ctx->hook_user = user;
+}
+
+/* A backward function reaches memory only through its entry's saved tensors, and a gradient
+ * in `buf` (the parameters' gradient block) only through a saved parameter whose grad points
+ * there: activation gradients live in the arena, and views of parameters (reshape) get their
+ * own and add them into the parameter's in an entry that saves the parameter. So the lowest
+ * entry that saves such a parameter is the last one dmx_backward replays that can write into
+ * its range. Other tensors are skipped: their grad may still point into the last step's host
+ * arena (dmx_backward clears them only when it starts). */
+void dmx_ctx_grad_ready(const dmx_ctx *ctx, const dmx_buffer *buf, const int64_t *bounds,
+                        int n_ranges, size_t *ready)
+{
+    for (int r = 0; r < n_ranges; r++)
+        ready[r] = 0;
+    for (size_t i = 0; i < ctx->tape_len; i++) {
+        const size_t after = ctx->tape_len - i; /* entries replayed once entry i has been */
+        for (int k = 0; k < DMX_TAPE_TENSORS; k++) {
+            const dmx_tensor *t = ctx->tape[i].t[k];
+            if (!t || !(t->flags & DMX_TENSOR_PARAM) || !t->grad || t->grad->buf != buf)
+                continue;
+            const int64_t lo = (int64_t)t->grad->offset, hi = lo + dmx_tensor_numel(t);
+            /* the first range that ends after lo: bounds[r + 1] > lo */
+            int a = 0, b = n_ranges;
+            while (a < b) {
+                int m = (a + b) / 2;
+                if (bounds[m + 1] > lo)
+                    b = m;
+                else
+                    a = m + 1;
+            }
+            for (int r = a; r < n_ranges && bounds[r] < hi; r++)
+                if (after > ready[r])
+                    ready[r] = after;
+        }
+    }
 }
 
 /* ---- activation planning (autograd/plan.c) ---- */

@@ -14,6 +14,7 @@
 #include "dimix/plot.h"
 #include "dimix/train.h"
 #include "ops/op_table.h"
+#include "train/grad_sum.h"
 #include "train/run_log.h"
 
 typedef struct trainer {
@@ -34,7 +35,7 @@ typedef struct trainer {
     float *reduce_buf;
     int64_t n_flat;
     bool stop_all;           /* some rank asked to stop (known after each step's sum) */
-    double reduce_seconds;
+    dmx_grad_sum sum;
     /* Deferred loss reads (dmx_train_options.loss_read_every > 1): each step's loss copied
        into ring[n_pending] on the device; the steps waiting to be logged. */
     dmx_buffer *ring;
@@ -98,41 +99,6 @@ static dmx_status clip_gradients(trainer *t)
     return dmx_op_run(dmx_ctx_device(t->ctx), &clip);
 }
 
-/* Data parallelism: this rank's gradient of its mean loss over `count` examples becomes the
- * gradient of the mean loss over the global batch, sum_r count_r * g_r / sum_r count_r, in one
- * sum across ranks that also carries the loss sum, the count and the stop flags. *loss gets
- * the global mean loss. */
-static dmx_status reduce_gradients(trainer *t, float *loss, int64_t count)
-{
-    const int64_t n = t->n_flat;
-    float *g = t->reduce_buf;
-    const float w = (float)count;
-    if (count > 0) {
-        DMX_TRY(dmx_tensor_to_host(&t->flat_grads, g, (size_t)n * sizeof *g));
-        for (int64_t i = 0; i < n; i++)
-            g[i] *= w;
-    } else {
-        memset(g, 0, (size_t)n * sizeof *g);
-    }
-    g[n] = count > 0 ? *loss * w : 0.0f;
-    g[n + 1] = w;
-    g[n + 2] = t->o->stop && *t->o->stop ? 1.0f : 0.0f;
-    double t0 = seconds_now();
-    DMX_TRY(t->dist->sum_f32(t->dist->self, g, n + 3));
-    t->reduce_seconds += seconds_now() - t0;
-    const float total = g[n + 1];
-    if (!(total > 0))
-        return dmx_fail(DMX_ERR_INVALID_ARG, "data-parallel step: the ranks' batch slices "
-                        "hold no example");
-    const float inv = 1.0f / total;
-    for (int64_t i = 0; i < n; i++)
-        g[i] *= inv;
-    DMX_TRY(dmx_tensor_write(&t->flat_grads, g, (size_t)n * sizeof *g));
-    *loss = g[n] * inv;
-    t->stop_all = g[n + 2] > 0;
-    return DMX_OK;
-}
-
 /* One optimizer step on batch (epoch, index); *loss gets the batch's mean loss (with dist,
  * the global batch's). */
 static dmx_status train_step(trainer *t, int64_t epoch, int64_t index, int64_t step, float *loss,
@@ -148,15 +114,20 @@ static dmx_status train_step(trainer *t, int64_t epoch, int64_t index, int64_t s
         return dmx_fail(DMX_ERR_INVALID_ARG, "training batch (epoch %lld, index %lld) is empty",
                         (long long)epoch, (long long)index);
     *loss = 0;
+    const int64_t count = labels ? labels->shape[0] : 0;
     if (labels) { /* with dist, this rank's slice may be empty */
         DMX_TRY(dmx_model_forward(t->ctx, t->model, &in, &logits));
         DMX_TRY(dmx_cross_entropy(t->ctx, logits, labels, t->o->label_smoothing, &l));
-        DMX_TRY(dmx_backward(t->ctx, l));
     }
+    if (distributed(t)) /* the sums of the gradients final so far start during backward */
+        DMX_TRY(dmx_grad_sum_begin(&t->sum, count));
+    if (labels)
+        DMX_TRY(dmx_backward(t->ctx, l));
     if (distributed(t)) {
         if (l)
             DMX_TRY(dmx_tensor_to_host(l, loss, sizeof *loss));
-        DMX_TRY(reduce_gradients(t, loss, labels ? labels->shape[0] : 0));
+        DMX_TRY(dmx_grad_sum_finish(&t->sum, loss, count, t->o->stop && *t->o->stop,
+                                    &t->stop_all));
     }
     if (t->o->clip_norm > 0)
         DMX_TRY(clip_gradients(t));
@@ -458,12 +429,21 @@ dmx_status dmx_train(dmx_ctx *ctx, dmx_model *model, dmx_batch_source *train,
             s = dmx_fail(DMX_ERR_OUT_OF_MEMORY, "trainer: no host memory for the gradients "
                          "(%lld values)", (long long)t.n_flat);
         result->reduce_bytes = (t.n_flat + 3) * (int64_t)sizeof(float);
+        if (s == DMX_OK)
+            s = dmx_grad_sum_init(&t.sum, ctx, t.dist, dmx_model_params(model), &t.flat_grads,
+                                  t.reduce_buf, !opts->dist_blocking_sum,
+                                  opts->dist_bucket_floats > 0 ? opts->dist_bucket_floats
+                                                               : DMX_DIST_BUCKET_FLOATS);
     }
     if (s == DMX_OK)
         s = make_loss_ring(&t);
     if (s == DMX_OK)
         s = run(&t, result);
-    result->reduce_seconds = t.reduce_seconds;
+    result->reduce_seconds = t.sum.seconds;
+    result->reduce_wait_seconds = t.sum.wait_seconds;
+    result->reduce_buckets = t.sum.overlap ? t.sum.n_buckets : 0;
+    result->reduce_buckets_early = t.sum.early;
+    dmx_grad_sum_free(&t.sum);
     free(t.reduce_buf);
     free(t.pending);
     free(t.pending_loss);

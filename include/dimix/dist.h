@@ -2,9 +2,10 @@
  *
  * dmx_train takes a dmx_dist in its options (NULL: one process). Each process ("rank") owns a
  * device and a copy of the model; every step each rank computes the gradient of its slice of
- * the global batch, the gradients are summed across ranks in one call, and every rank takes
- * the same optimizer step. The library itself needs no MPI: the `dimix` command implements
- * this interface with MPI (apps/dimix/dist_mpi.c) and an embedder may do so with its own.
+ * the global batch, the gradients are summed across ranks (in one call, or in buckets started
+ * during backward when start_sum_f32 is given), and every rank takes the same optimizer step.
+ * The library itself needs no MPI: the `dimix` command implements this interface with MPI
+ * (apps/dimix/dist_mpi.c) and an embedder may do so with its own.
  *
  * Every rank calls every operation in the same order with the same sizes (collectives). An
  * operation that fails leaves the ranks out of step: the caller should end the whole job. */
@@ -28,6 +29,16 @@ typedef struct dmx_dist {
     dmx_status (*sum_f64)(void *self, double *data, int64_t n);
     /* bytes of data from rank `root` to every rank. */
     dmx_status (*broadcast)(void *self, void *data, int64_t bytes, int root);
+    /* Optional non-blocking sum, so the gradient sum can overlap with backward (NULL: the
+     * trainer calls sum_f32 once after backward). start_sum_f32 begins the same in-place sum
+     * as sum_f32 and returns at once; data must stay untouched until wait_sums returns.
+     * Every rank starts the same sums (sizes) in the same order. progress lets started sums
+     * advance (an MPI library may move data only inside its calls) and never blocks;
+     * wait_sums returns when every started sum is done. All on the thread that calls the
+     * others. */
+    dmx_status (*start_sum_f32)(void *self, float *data, int64_t n);
+    dmx_status (*progress)(void *self);
+    dmx_status (*wait_sums)(void *self);
 } dmx_dist;
 
 #ifdef __cplusplus

@@ -12,9 +12,10 @@
  * Data parallelism (dmx_train_options.dist, dimix/dist.h): every rank runs dmx_train with the
  * same options, model configuration and seed, and sources that give its slice of every batch
  * (dmx_loader_options part, parts) and of every test batch. Each step the ranks sum
- * count-weighted gradients, the loss, the example count and the stop flag in one call, so the
- * gradient is that of the mean loss over the whole global batch, the reported loss its global
- * mean, and all ranks stop at the same step. Evaluation results are summed over the ranks.
+ * count-weighted gradients, the loss, the example count and the stop flag (in buckets started
+ * during backward, or in one call after it: dist_blocking_sum), so the gradient is that of the
+ * mean loss over the whole global batch, the reported loss its global mean, and all ranks stop
+ * at the same step. Evaluation results are summed over the ranks.
  * Only the rank given an out_dir writes files: give it to rank 0 alone. */
 #ifndef DIMIX_TRAIN_H
 #define DIMIX_TRAIN_H
@@ -26,6 +27,9 @@
 #include "dimix/dist.h"
 #include "dimix/models.h"
 #include "dimix/optim.h"
+
+/* The default bucket of the overlapped gradient sum (dmx_train_options.dist_bucket_floats). */
+#define DMX_DIST_BUCKET_FLOATS (1 << 18)
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +115,13 @@ typedef struct dmx_train_options {
     /* With dist: every this many steps, compare every rank's parameters with rank 0's
        (dmx_train_result.dist_max_diff); 0: never. */
     int64_t dist_check_every;
+    /* With dist: the gradient sum overlaps with backward when the dist has start_sum_f32:
+     * the flat gradient block is summed in buckets of at most this many floats (on parameter
+     * boundaries; 0: DMX_DIST_BUCKET_FLOATS), each started as soon as backward has finished
+     * writing into it. dist_blocking_sum: one blocking sum after backward instead. The result
+     * is the same either way (docs/distributed.md). */
+    bool dist_blocking_sum;
+    int64_t dist_bucket_floats;
     /* The input normalisation and class names of the training data, recorded in every
      * checkpoint (dimix/checkpoint.h) so inference can feed the model the same way; may be
      * NULL (nothing recorded). The caller keeps it alive until dmx_train returns. */
@@ -140,7 +151,11 @@ typedef struct dmx_train_result {
     /* With dist (more than one rank): */
     int64_t dist_checks;      /* parameter comparisons made (dist_check_every) */
     double dist_max_diff;     /* the largest |parameter - rank 0's| any of them found */
-    double reduce_seconds;    /* time in the per-step gradient sums, this rank */
+    double reduce_seconds;    /* time in the per-step gradient sums' calls, this rank */
+    double reduce_wait_seconds; /* from the end of backward until the sums were done (the
+                                   part of the sums backward did not hide), this rank */
+    int reduce_buckets;       /* buckets per step (0: one blocking sum) */
+    int64_t reduce_buckets_early; /* buckets whose sum started during backward, all steps */
     int64_t reduce_bytes;     /* bytes summed per step (gradients, loss, count, stop flag) */
 } dmx_train_result;
 

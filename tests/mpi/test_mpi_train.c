@@ -6,8 +6,13 @@
  *                          accuracy, bit-identical parameters on both ranks (--dist-check 1),
  *                          and a run stopped at --max-steps then resumed under mpirun equal
  *                          to the uninterrupted one; SIGTERM to one rank stops every rank
- *                          with a checkpoint (exit 130);
- *   test_mpi_train mixed   rank 0 on cpu, rank 1 on vulkan:0 (exit 77 without it): losses
+ *                          with a checkpoint (exit 130); the gradient sum overlapped with
+ *                          backward in small buckets (--allreduce-bucket 256: several, most
+ *                          started during backward) gives bit-identical losses to the one
+ *                          blocking sum (--allreduce-overlap off): with 2 ranks every element
+ *                          is one addition of the same two values either way;
+ *   test_mpi_train mixed   rank 0 on cpu, rank 1 on vulkan:0 (exit 77 without it; small
+ *                          buckets, so vulkan:0 reads gradients mid-backward): losses
  *                          within 1e-4 of one cpu-ref process, the cross-device tolerance of
  *                          tests/models/test_models_devices.c (LOSS_RTOL).
  *
@@ -155,16 +160,52 @@ static int load(const char *name, losses *l)
     return read_losses(dir, l);
 }
 
+/* The bucket counts dimix train printed for an overlapped run: at least 2 buckets per step,
+ * and on average more than one started before backward ended. */
+static int check_buckets(const char *what)
+{
+    const char *key = "overlapped with backward: ";
+    const char *at = strstr(out, key);
+    int buckets = 0;
+    double early = 0;
+    if (!at || sscanf(at + strlen(key), "%d buckets per step, %lf started", &buckets,
+                      &early) != 2 || buckets < 2 || !(early > 1)) {
+        printf("FAIL %s: expected several buckets, most started during backward (%d buckets, "
+               "%.2f early):\n%s\n", what, buckets, early, out);
+        return 1;
+    }
+    printf("ok   %s: %d buckets per step, %.2f started during backward\n", what, buckets, early);
+    return 0;
+}
+
+/* log.csv of two runs, the same text (the losses printed with %.9g: float bit for bit). */
+static int same_log(const char *what, const char *x, const char *y)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cmp %s/%s/log.csv %s/%s/log.csv", tmp, x, tmp, y);
+    if (run(cmd) != 0) {
+        printf("FAIL %s: the losses differ:\n%s\n", what, out);
+        return 1;
+    }
+    printf("ok   %s: identical losses\n", what);
+    return 0;
+}
+
 static int case_same_device(const char *device)
 {
-    char single[64], dist[64], part[64];
+    char single[64], dist[64], part[64], blocking[64];
     snprintf(single, sizeof single, "one-%s", device);
     snprintf(dist, sizeof dist, "two-%s", device);
     snprintf(part, sizeof part, "two-%s-resumed", device);
+    snprintf(blocking, sizeof blocking, "two-%s-blocking", device);
     losses a, b, c;
-    if (train("", device, single, "") || train(mpirun, device, dist, "--dist-check 1"))
+    char what[128];
+    if (train("", device, single, "") ||
+        train(mpirun, device, dist, "--dist-check 1 --allreduce-bucket 256"))
         return 1;
     int bad = 0;
+    snprintf(what, sizeof what, "2 ranks on %s, overlapped sum", device);
+    bad += check_buckets(what);
     const char *check = strstr(out, "largest difference from rank 0: ");
     if (!check || strncmp(check + strlen("largest difference from rank 0: "), "0\n", 2) != 0) {
         printf("FAIL %s: the ranks' parameters differ (or were not compared):\n%s\n", device,
@@ -173,9 +214,17 @@ static int case_same_device(const char *device)
     }
     if (load(single, &b) || load(dist, &a))
         return 1;
-    char what[128];
     snprintf(what, sizeof what, "2 ranks on %s", device);
     bad += compare(what, &a, &b, 1e-5);
+    if (train(mpirun, device, blocking, "--allreduce-overlap off"))
+        return 1;
+    if (!strstr(out, "one blocking sum after backward")) {
+        printf("FAIL %s: --allreduce-overlap off did not sum once after backward:\n%s\n",
+               device, out);
+        bad++;
+    }
+    snprintf(what, sizeof what, "2 ranks on %s, overlapped vs blocking sum", device);
+    bad += same_log(what, dist, blocking);
     /* stopped at step 3 under mpirun, then resumed under mpirun */
     if (train(mpirun, device, part, "--max-steps 3"))
         return 1;
@@ -195,7 +244,8 @@ static int case_same_device(const char *device)
 }
 
 /* dimix lra train: the same equivalence on a ListOps set with dropout 0.1 (each rank's masks
- * are its rows of the whole batch's: dmx_ctx_set_rng_rows). 200 sequences in batches of 15 (13 full batches split
+ * are its rows of the whole batch's: dmx_ctx_set_rng_rows), the sum in small buckets
+ * (butterfly attention's factors are used by several tape entries each). 200 sequences in batches of 15 (13 full batches split
  * 7 + 8; the last partial one is dropped). */
 static int case_lra(void)
 {
@@ -211,20 +261,23 @@ static int case_lra(void)
         snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s lra train --task listops --data "
                  "%s/listops seq_len=64 attn_radix=8 dim=16 mlp_hidden=32 head_hidden=16 "
                  "dropout=0.1 --steps 26 --batch 15 --warmup 5 --lr 1e-3 --device cpu-ref "
-                 "--out %s/%s", k ? mpirun : "", DIMIX, tmp, tmp, names[k]);
+                 "--out %s/%s%s", k ? mpirun : "", DIMIX, tmp, tmp, names[k],
+                 k ? " --allreduce-bucket 256" : "");
         int rc = run(cmd);
         if (rc != 0) {
             printf("FAIL: exit %d from\n  %s\n%s\n", rc, cmd, out);
             return 1;
         }
     }
+    int bad = check_buckets("lra train, overlapped sum");
     losses a, b;
     if (load("lra-one", &b) || load("lra-two", &a))
         return 1;
-    return compare("lra train, 2 ranks on cpu-ref", &a, &b, 1e-5);
+    return bad + compare("lra train, 2 ranks on cpu-ref", &a, &b, 1e-5) != 0;
 }
 
-/* dimix bench --suite dist under mpirun: both phases ran and the efficiency and the bytes
+/* dimix bench --suite dist under mpirun: every phase (1 rank; 2 with the blocking, then the
+ * overlapped sum) ran and the efficiency and the bytes
  * all-reduced per step came out (no timing is asserted). */
 static int case_bench(void)
 {
@@ -233,7 +286,8 @@ static int case_bench(void)
              "--threads 1 --batch 32 --warmup 1 --repeat 3 --json %s/dist.json", mpirun, DIMIX,
              tmp);
     int rc = run(cmd);
-    if (rc != 0 || !strstr(out, "  2 ranks ") || !strstr(out, "scaling efficiency 2 ranks: ") ||
+    if (rc != 0 || !strstr(out, "  2 ranks blocking ") || !strstr(out, "  2 ranks overlapped ") ||
+        !strstr(out, "scaling efficiency 2 ranks: ") ||
         !strstr(out, "bytes per step per rank")) {
         printf("FAIL: bench --suite dist exited %d:\n  %s\n%s\n", rc, cmd, out);
         return 1;
@@ -320,7 +374,8 @@ int main(int argc, char **argv)
         }
         losses a, b;
         if (train("", "cpu-ref", "one-cpu-ref", "") ||
-            train(mpirun, "cpu,vulkan:0", "two-mixed", "--dist-check 2") ||
+            train(mpirun, "cpu,vulkan:0", "two-mixed", "--dist-check 2 --allreduce-bucket 256") ||
+            check_buckets("rank 0 cpu, rank 1 vulkan:0") ||
             load("one-cpu-ref", &b) || load("two-mixed", &a))
             bad++;
         else
