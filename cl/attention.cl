@@ -32,6 +32,29 @@ inline long attn_at(long pair, int pos, int seq, int heads, int dh)
     return (b * seq + pos) * heads * dh + h * dh;
 }
 
+/* This work-item's row in its work-group (the group's first `group_rows` items have one; the
+ * others only help load tiles): r, its pair and position, the group's first pair, the pair's
+ * index among the group's tiles, and element 0 of the row in q, k, v, o. */
+typedef struct attn_row {
+    long r, pair, pair0, n_pairs, at;
+    int pos, local_pair, live;
+} attn_row;
+
+inline attn_row attn_row_of(int rows, int seq, int heads, int dh, int group_rows)
+{
+    attn_row w;
+    const int lid = get_local_id(0);
+    const long r0 = (long)get_group_id(0) * group_rows;
+    w.r = r0 + lid;
+    w.live = lid < group_rows && w.r < rows;
+    w.pair0 = r0 / seq;
+    w.n_pairs = rows / seq;
+    w.pair = attn_pair(w.live ? w.r : r0, seq, &w.pos);
+    w.local_pair = (int)(w.pair - w.pair0);
+    w.at = attn_at(w.pair, w.pos, seq, heads, dh);
+    return w;
+}
+
 /* Positions [t0, t0 + tile) of the pairs [pair0, pair0 + pairs) of x into local memory,
  * [pair][position][dh], zeros past the tensor; every work-item of the group calls it. */
 inline void attn_load_tile(__global const float *x, __local float *dst, long pair0, int pairs,
@@ -64,14 +87,9 @@ DMX_KERNEL void attention_fwd(__global const float *q, ulong q_off, __global con
                               int group_rows, int pairs, int tile)
 {
     __local float kt[DMX_ATTN_TILE], vt[DMX_ATTN_TILE];
-    const int lid = get_local_id(0);
-    const long r0 = (long)get_group_id(0) * group_rows, r = r0 + lid;
-    const int live = lid < group_rows && r < rows; /* the others only help load tiles */
-    const long pair0 = r0 / seq, n_pairs = rows / seq;
-    int i = 0;
-    const long pair = attn_pair(live ? r : r0, seq, &i);
-    const int pl = (int)(pair - pair0);
-    const long at = attn_at(pair, i, seq, heads, dh);
+    const attn_row w = attn_row_of(rows, seq, heads, dh, group_rows);
+    const long r = w.r, pair = w.pair, pair0 = w.pair0, n_pairs = w.n_pairs, at = w.at;
+    const int live = w.live, pl = w.local_pair;
     __global const float *m = has_mask ? mask + mask_off + pair / heads * seq : 0;
     q += q_off, k += k_off, v += v_off;
     float qi[DMX_ATTN_MAX_DH], acc[DMX_ATTN_MAX_DH];
@@ -142,14 +160,9 @@ DMX_KERNEL void attention_bwd_q(__global const float *q, ulong q_off, __global c
                                 int tile)
 {
     __local float kt[DMX_ATTN_TILE], vt[DMX_ATTN_TILE];
-    const int lid = get_local_id(0);
-    const long r0 = (long)get_group_id(0) * group_rows, r = r0 + lid;
-    const int live = lid < group_rows && r < rows;
-    const long pair0 = r0 / seq, n_pairs = rows / seq;
-    int i = 0;
-    const long pair = attn_pair(live ? r : r0, seq, &i);
-    const int pl = (int)(pair - pair0);
-    const long at = attn_at(pair, i, seq, heads, dh);
+    const attn_row w = attn_row_of(rows, seq, heads, dh, group_rows);
+    const long r = w.r, pair = w.pair, pair0 = w.pair0, n_pairs = w.n_pairs, at = w.at;
+    const int live = w.live, pl = w.local_pair;
     __global const float *m = has_mask ? mask + mask_off + pair / heads * seq : 0;
     q += q_off, k += k_off, v += v_off, dout += do_off;
     const float lse = live ? stats[stats_off + 2 * r] : 0.0f;
@@ -197,14 +210,10 @@ DMX_KERNEL void attention_bwd_kv(__global const float *q, ulong q_off, __global 
                                  int pairs, int tile)
 {
     __local float qt[DMX_ATTN_TILE], dt[DMX_ATTN_TILE];
-    const int lid = get_local_id(0);
-    const long r0 = (long)get_group_id(0) * group_rows, r = r0 + lid;
-    const int live = lid < group_rows && r < rows;
-    const long pair0 = r0 / seq, n_pairs = rows / seq;
-    int j = 0;
-    const long pair = attn_pair(live ? r : r0, seq, &j);
-    const int pl = (int)(pair - pair0);
-    const long at = attn_at(pair, j, seq, heads, dh);
+    const attn_row w = attn_row_of(rows, seq, heads, dh, group_rows);
+    const long r = w.r, pair = w.pair, pair0 = w.pair0, n_pairs = w.n_pairs, at = w.at;
+    const int live = w.live, pl = w.local_pair;
+    const int j = w.pos;
     __global const float *st = stats + stats_off + 2 * pair * seq; /* query row 0 of the pair */
     const float mj = has_mask && live ? mask[mask_off + pair / heads * seq + j] : 0.0f;
     const int keep = live && !(mj <= DMX_MASK_REMOVED);
