@@ -79,11 +79,8 @@ static bool use_fused(dmx_ctx *ctx, int64_t S, int64_t dh)
 {
     if (S > FUSED_MAX_SEQ || dh > DMX_ATTENTION_MAX_HEAD_DIM)
         return false;
-    const char *env = getenv("DIMIX_FUSED_ATTENTION");
-    if (env && (env[0] == '0' || env[0] == '1') && env[1] == 0)
-        return env[0] == '1';
     const dmx_device_info *info = dmx_device_info_of(dmx_ctx_device(ctx));
-    return info && info->backend != DMX_BACKEND_CPU;
+    return dmx_nn_switch("DIMIX_FUSED_ATTENTION", info && info->backend != DMX_BACKEND_CPU);
 }
 
 dmx_status dmx_attention_forward(dmx_ctx *ctx, const dmx_nn_attention *m, dmx_tensor *x,

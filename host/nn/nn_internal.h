@@ -51,4 +51,11 @@ dmx_status dmx_nn_restore_shape(dmx_ctx *ctx, const dmx_tensor *x, const dmx_nn_
 dmx_status dmx_nn_dense_along(dmx_ctx *ctx, dmx_tensor *x, const dmx_nn_axis *a, dmx_tensor *w,
                               dmx_tensor *bias, dmx_tensor **y);
 
+/* A fused path's switch: the environment variable `name` set to exactly "0" or "1" decides;
+ * otherwise `fallback`. */
+bool dmx_nn_switch(const char *name, bool fallback);
+
+/* Whether ctx runs on the named device ("cpu", "cpu-ref", ...). */
+bool dmx_nn_device_is(dmx_ctx *ctx, const char *name);
+
 #endif

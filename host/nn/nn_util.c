@@ -1,8 +1,10 @@
 /* Names, axes and dense mixing along an axis: the plumbing every module shares. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "dimix/device.h"
 #include "nn/nn_internal.h"
 
 dmx_status dmx_nn_name(char *buf, size_t cap, const char *prefix, const char *suffix)
@@ -75,4 +77,18 @@ dmx_status dmx_nn_dense_along(dmx_ctx *ctx, dmx_tensor *x, const dmx_nn_axis *a,
     dmx_tensor *y5 = NULL;
     DMX_TRY(dmx_mix_linear(ctx, x, w, bias, a->outer, 1, a->n, 1, a->inner, &y5));
     return dmx_nn_restore_shape(ctx, x, a, y5, y);
+}
+
+bool dmx_nn_switch(const char *name, bool fallback)
+{
+    const char *env = getenv(name);
+    if (env && (env[0] == '0' || env[0] == '1') && env[1] == 0)
+        return env[0] == '1';
+    return fallback;
+}
+
+bool dmx_nn_device_is(dmx_ctx *ctx, const char *name)
+{
+    const dmx_device_info *info = dmx_device_info_of(dmx_ctx_device(ctx));
+    return info && strcmp(info->name, name) == 0;
 }

@@ -1,7 +1,8 @@
 /* Equivalences that must hold exactly (or to rounding): identity butterflies, butterflies and
  * Monarch against the dense matrices they expand to (through gemm), butterfly attention against
  * the dense block and against a host-side gather, token mixing along an axis against
- * transpose-mix-transpose, unfold/fold, and the spectral normalisation's fixed point. */
+ * transpose-mix-transpose, unfold/fold, the spectral normalisation's fixed point, and the
+ * fused attention and MLP paths against the ops they replace. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,94 @@ static void test_fused_attention_matches_composed(void **state)
     free(a.y), free(a.dx), free(b.y), free(b.dx), free(xh), free(rh);
 }
 
+/* One forward and backward of a GELU MLP along `axis` of x [3, 7, 5] on device `dev_name`,
+ * through fc1, GELU, fc2 (fused = 0) or one mix_mlp (1): output, input gradient and the four
+ * parameter gradients, and the device ops it took. */
+typedef struct mlp_run {
+    float *y, *dx, *dparams[4];
+    size_t counts[4];
+    int64_t ny;
+    uint64_t ops;
+} mlp_run;
+
+static mlp_run run_mlp(const char *dev_name, int fused, int axis, int64_t hidden,
+                       const float *xh)
+{
+    setenv("DIMIX_FUSED_MLP", fused ? "1" : "0", 1);
+    dmx_device *dev = NULL;
+    DMX_ASSERT_OK(dmx_device_open(dev_name, &dev));
+    dmx_ctx *ctx = NULL;
+    dmx_params *ps = NULL;
+    DMX_ASSERT_OK(dmx_ctx_create(dev, &ctx));
+    DMX_ASSERT_OK(dmx_params_create(dev, &ps));
+    const int64_t shape[3] = {3, 7, 5}, n = shape[axis];
+    dmx_nn_mlp m;
+    DMX_ASSERT_OK(dmx_mlp_init(ps, "mlp", n, hidden, n, DMX_ACT_GELU, &m));
+    DMX_ASSERT_OK(dmx_params_allocate(ps, 13));
+    dmx_tensor *x = NULL, *r = NULL, *y = NULL, *prod = NULL, *loss = NULL;
+    DMX_ASSERT_OK(dmx_test_leaf(dev, "x", 3, shape, xh, &x));
+    dmx_test_rng rng = {83};
+    float rh[3 * 7 * 5];
+    dmx_test_fill(&rng, rh, 3 * 7 * 5, -1, 1);
+    DMX_ASSERT_OK(dmx_tensor_from_host(ctx, DMX_F32, 3, shape, rh, "r", &r));
+    dmx_device_counters before, after;
+    dmx_device_counters_get(dev, &before);
+    DMX_ASSERT_OK(dmx_mlp_forward(ctx, &m, x, axis, &y));
+    assert_int_equal(y->ndim, 3);
+    for (int d = 0; d < 3; d++)
+        assert_int_equal(y->shape[d], shape[d]);
+    DMX_ASSERT_OK(dmx_mul(ctx, y, r, &prod));
+    DMX_ASSERT_OK(dmx_sum_rows(ctx, prod, dmx_tensor_numel(prod), 1.0f, &loss));
+    DMX_ASSERT_OK(dmx_backward(ctx, loss));
+    dmx_device_counters_get(dev, &after);
+    mlp_run run = {.y = dmx_test_read(y), .dx = dmx_test_read(x->grad),
+                   .ny = dmx_tensor_numel(y), .ops = after.ops - before.ops};
+    assert_int_equal(dmx_params_count(ps), 4);
+    for (int i = 0; i < 4; i++) {
+        dmx_tensor *p = dmx_params_at(ps, i);
+        run.dparams[i] = dmx_test_read(p->grad);
+        run.counts[i] = (size_t)dmx_tensor_numel(p);
+    }
+    dmx_test_leaf_free(x);
+    dmx_params_destroy(ps);
+    dmx_ctx_destroy(ctx);
+    dmx_device_close(dev);
+    unsetenv("DIMIX_FUSED_MLP");
+    return run;
+}
+
+/* A GELU MLP as one mix_mlp (the fast CPU device's default) computes what fc1, GELU and fc2
+ * compute, along the last axis (channel mixing) and a middle one (token mixing, R2 > 1), with
+ * hidden wider and narrower than the axis, on both CPU devices. */
+static void test_fused_mlp_matches_composed(void **state)
+{
+    (void)state;
+    const char *devices[2] = {"cpu-ref", "cpu"};
+    const int axes[2] = {2, 1};
+    const int64_t hiddens[2] = {9, 4};
+    dmx_test_rng rng = {82};
+    float xh[3 * 7 * 5];
+    dmx_test_fill(&rng, xh, 3 * 7 * 5, -2, 2);
+    for (int dv = 0; dv < 2; dv++)
+        for (int a = 0; a < 2; a++)
+            for (int h = 0; h < 2; h++) {
+                mlp_run c = run_mlp(devices[dv], 0, axes[a], hiddens[h], xh);
+                mlp_run f = run_mlp(devices[dv], 1, axes[a], hiddens[h], xh);
+                printf("  %s, axis %d, hidden %lld: %llu ops composed, %llu fused\n",
+                       devices[dv], axes[a], (long long)hiddens[h], (unsigned long long)c.ops,
+                       (unsigned long long)f.ops);
+                assert_true(f.ops < c.ops);
+                DMX_ASSERT_CLOSE("fused mlp output", f.y, c.y, (size_t)c.ny, 1e-6, 1e-5);
+                DMX_ASSERT_CLOSE("fused mlp dx", f.dx, c.dx, (size_t)c.ny, 1e-6, 1e-5);
+                for (int i = 0; i < 4; i++) {
+                    DMX_ASSERT_CLOSE("fused mlp parameter gradient", f.dparams[i],
+                                     c.dparams[i], c.counts[i], 1e-6, 1e-5);
+                    free(c.dparams[i]), free(f.dparams[i]);
+                }
+                free(c.y), free(c.dx), free(f.y), free(f.dx);
+            }
+}
+
 /* Gathers the stage groups on the host (idx formula), runs the block on them as a batch,
  * scatters back on the host, and compares with the module. */
 static void check_attention_stage(int64_t S, int64_t a, int stage, bool pre)
@@ -514,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_butterfly_attention_with_full_radix_is_dense),
         cmocka_unit_test(test_butterfly_attention_runs_the_block_on_each_group),
         cmocka_unit_test(test_fused_attention_matches_composed),
+        cmocka_unit_test(test_fused_mlp_matches_composed),
         cmocka_unit_test(test_token_axis_equals_transposed_mixing),
         cmocka_unit_test(test_unfold_order_and_fold_inverse),
         cmocka_unit_test(test_spectral_norm_scales_to_coeff),
