@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "nn/nn_internal.h"
+#include "ops/front.h"
 
 dmx_status dmx_mixer_init(dmx_params *ps, const char *prefix, int64_t n,
                           const dmx_mix_config *cfg, dmx_nn_mixer *m)
@@ -71,8 +72,9 @@ dmx_status dmx_mixer_block_forward(dmx_ctx *ctx, const dmx_nn_mixer_block *m, dm
     dmx_tensor *t = NULL, *tm = NULL, *x1 = NULL, *c = NULL, *cm = NULL;
     DMX_TRY(dmx_layernorm_forward(ctx, &m->norm1, x, &t));
     DMX_TRY(dmx_mixer_forward(ctx, &m->token_mix, t, 1, &tm));
-    DMX_TRY(dmx_add(ctx, x, tm, &x1));
+    /* tm and cm come from mixers of layernorms of x and x1, read by these adds alone */
+    DMX_TRY(dmx_add_residual(ctx, x, tm, &x1));
     DMX_TRY(dmx_layernorm_forward(ctx, &m->norm2, x1, &c));
     DMX_TRY(dmx_mixer_forward(ctx, &m->channel_mix, c, 2, &cm));
-    return dmx_add(ctx, x1, cm, y);
+    return dmx_add_residual(ctx, x1, cm, y);
 }

@@ -47,6 +47,14 @@ dmx_status dmx_grad_add(dmx_ctx *ctx, dmx_tensor *t, const dmx_tensor *src, floa
  * already add as usual. */
 dmx_status dmx_grad_take(dmx_ctx *ctx, dmx_tensor *t, const dmx_tensor *src);
 
+/* y = x + f for a residual connection, where f is read by nothing but this add and f's
+ * producer does not read x itself (f = F(g(x)), g a layer of its own, as in a Mixer block).
+ * The backward then gives x and f dy's storage as their gradients, no copy: the producer's
+ * backward reads f's gradient before anything adds into x's (g's backward runs after it).
+ * Breaking the condition would corrupt gradients, so only nn code that builds the block uses
+ * it; dmx_add is the general op. */
+dmx_status dmx_add_residual(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *f, dmx_tensor **y);
+
 #define DMX_ARGS(...) ((const dmx_arg[]){__VA_ARGS__})
 #define DMX_NARGS(...) ((int)(sizeof((dmx_arg[]){__VA_ARGS__}) / sizeof(dmx_arg)))
 #define DMX_RUN(ctx, op, params, ...) \

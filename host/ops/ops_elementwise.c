@@ -23,7 +23,18 @@ static dmx_status add_backward(dmx_ctx *ctx, const dmx_tape_entry *e)
     return dmx_grad_add(ctx, e->t[1], e->t[2]->grad, 1.0f);
 }
 
-dmx_status dmx_add(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, dmx_tensor **y)
+/* y = x + f: both take dy's storage, so x, f and y share one gradient buffer (see
+ * dmx_add_residual for why that is safe there). */
+static dmx_status add_residual_backward(dmx_ctx *ctx, const dmx_tape_entry *e)
+{
+    if (!e->t[2]->grad)
+        return DMX_OK;
+    DMX_TRY(dmx_grad_take(ctx, e->t[0], e->t[2]->grad));
+    return dmx_grad_take(ctx, e->t[1], e->t[2]->grad);
+}
+
+static dmx_status add(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, dmx_backward_fn backward,
+                      dmx_tensor **y)
 {
     DMX_TRY(same_numel(ctx, "add", a, b));
     bool track = dmx_requires_grad(ctx, a) || dmx_requires_grad(ctx, b);
@@ -31,7 +42,17 @@ dmx_status dmx_add(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, dmx_tensor **y)
     dmx_p_add p = {.n = (int32_t)dmx_tensor_numel(a)};
     DMX_TRY(DMX_RUN(ctx, DMX_OP_ADD, &p, dmx_arg_of(a), dmx_arg_of(b), dmx_arg_of(*y)));
     dmx_tensor *saved[3] = {a, b, *y};
-    return track ? dmx_tape_record(ctx, "add", add_backward, saved, 3, NULL, 0) : DMX_OK;
+    return track ? dmx_tape_record(ctx, "add", backward, saved, 3, NULL, 0) : DMX_OK;
+}
+
+dmx_status dmx_add(dmx_ctx *ctx, dmx_tensor *a, dmx_tensor *b, dmx_tensor **y)
+{
+    return add(ctx, a, b, add_backward, y);
+}
+
+dmx_status dmx_add_residual(dmx_ctx *ctx, dmx_tensor *x, dmx_tensor *f, dmx_tensor **y)
+{
+    return add(ctx, x, f, x == f ? add_backward : add_residual_backward, y);
 }
 
 /* ---- mul ---- */
