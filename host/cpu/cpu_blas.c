@@ -97,7 +97,11 @@ void dmx_cpu_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alph
     dmx_cpu_blas_init();
     int threads = 1;
 #ifdef _OPENMP
-    if (M * N * K >= PARALLEL_WORK && !omp_in_parallel())
+    /* Only outside every parallel region: inside one, even a one-thread region (a `parallel
+     * if (false)`), libgomp would start a nested team on new threads that fight the idle,
+     * spinning pool threads for the cores (measured: e1-dense training at 2 threads 6x slower
+     * than at 1). */
+    if (M * N * K >= PARALLEL_WORK && omp_get_level() == 0)
         threads = omp_get_max_threads();
 #endif
     if (threads <= 1) {

@@ -88,7 +88,12 @@ static void group_gemms(const float *in, const float *W, float *out, const mix_d
 {
     const int64_t rows = d->M * d->R2, G = d->J * d->R1;
     const int64_t kin = transpose_w ? d->Din : d->Dout, kout = transpose_w ? d->Dout : d->Din;
-#pragma omp parallel for schedule(static) if (G > 1 && G * rows * kin * kout > 32768)
+    if (G == 1) { /* no region around it: the GEMM spreads over the threads itself */
+        dmx_cpu_sgemm(false, transpose_w, rows, kout, kin, 1.0f, in, kin, W, d->Din,
+                      accumulate ? 1.0f : 0.0f, out, kout);
+        return;
+    }
+#pragma omp parallel for schedule(static) if (G * rows * kin * kout > 32768)
     for (int64_t g = 0; g < G; g++)
         dmx_cpu_sgemm(false, transpose_w, rows, kout, kin, 1.0f, in + g * rows * kin, kin,
                       W + g * d->Dout * d->Din, d->Din, accumulate ? 1.0f : 0.0f,
@@ -143,8 +148,11 @@ dmx_status dmx_cpu_mix_linear(dmx_device *dev, const dmx_op_call *call)
         if (!xg)
             return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear: no host memory for groups");
         float *yg = xg + G * rows * d.Din;
-        if (strided_groups(&d)) {
-#pragma omp parallel for schedule(static) if (d.J > 1 && d.M * d.J * d.Din * d.Dout > 32768)
+        if (strided_groups(&d) && d.J == 1) { /* the GEMM spreads over the threads itself */
+            dmx_cpu_sgemm(false, true, d.M, d.Dout, d.Din, 1.0f, x, d.Din, W, d.Din, 0.0f, y,
+                          d.Dout);
+        } else if (strided_groups(&d)) {
+#pragma omp parallel for schedule(static) if (d.M * d.J * d.Din * d.Dout > 32768)
             for (int64_t j = 0; j < d.J; j++)
                 dmx_cpu_sgemm(false, true, d.M, d.Dout, d.Din, 1.0f, x + j * d.Din, d.J * d.Din,
                               W + j * d.Dout * d.Din, d.Din, 0.0f, y + j * d.Dout, d.J * d.Dout);
@@ -186,8 +194,11 @@ dmx_status dmx_cpu_mix_linear_bwd_x(dmx_device *dev, const dmx_op_call *call)
         if (!dyg)
             return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_linear_bwd_x: no host memory for groups");
         float *dxg = dyg + G * rows * d.Dout;
-        if (strided_groups(&d)) {
-#pragma omp parallel for schedule(static) if (d.J > 1 && d.M * d.J * d.Din * d.Dout > 32768)
+        if (strided_groups(&d) && d.J == 1) { /* the GEMM spreads over the threads itself */
+            dmx_cpu_sgemm(false, false, d.M, d.Din, d.Dout, 1.0f, dy, d.Dout, W, d.Din,
+                          p->accumulate ? 1.0f : 0.0f, dx, d.Din);
+        } else if (strided_groups(&d)) {
+#pragma omp parallel for schedule(static) if (d.M * d.J * d.Din * d.Dout > 32768)
             for (int64_t j = 0; j < d.J; j++)
                 dmx_cpu_sgemm(false, false, d.M, d.Din, d.Dout, 1.0f, dy + j * d.Dout,
                               d.J * d.Dout, W + j * d.Dout * d.Din, d.Din,
@@ -226,10 +237,14 @@ dmx_status dmx_cpu_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
             gather_groups(x, xg, &d, d.Din);
             gather_groups(dy, dyg, &d, d.Dout);
         }
-#pragma omp parallel for schedule(static) if (G > 1 && G * rows * d.Din * d.Dout > 32768)
-        for (int64_t g = 0; g < G; g++)
-            dmx_cpu_sgemm(true, false, d.Dout, d.Din, rows, 1.0f, dyg + g * step_y, ldy,
-                          xg + g * step_x, ldx, 1.0f, dW + g * d.Dout * d.Din, d.Din);
+        if (G == 1) /* no region around it: the GEMM spreads over the threads itself */
+            dmx_cpu_sgemm(true, false, d.Dout, d.Din, rows, 1.0f, dyg, ldy, xg, ldx, 1.0f, dW,
+                          d.Din);
+        else
+#pragma omp parallel for schedule(static) if (G * rows * d.Din * d.Dout > 32768)
+            for (int64_t g = 0; g < G; g++)
+                dmx_cpu_sgemm(true, false, d.Dout, d.Din, rows, 1.0f, dyg + g * step_y, ldy,
+                              xg + g * step_x, ldx, 1.0f, dW + g * d.Dout * d.Din, d.Din);
     }
     if (p->has_bias && dc) {
         /* dc[j, r1, o] += sum_{m, r2} dy: per block j, rows m in order (a fixed summation

@@ -52,7 +52,11 @@ int dmx_fast_blas_mix_linear(const dmx_p_mix_linear *p, const float *x, const fl
             fill_rows(bias, y, M, J * Dout);
             beta = 1.0f;
         }
-#pragma omp parallel for schedule(static) if (J > 1 && M * J * Din * Dout > 32768)
+        if (J == 1) { /* no region around it: the GEMM spreads over the threads itself */
+            dmx_cpu_sgemm(false, true, M, Dout, Din, 1.0f, x, Din, W, Din, beta, y, Dout);
+            return 1;
+        }
+#pragma omp parallel for schedule(static) if (M * J * Din * Dout > 32768)
         for (int64_t j = 0; j < J; j++)
             dmx_cpu_sgemm(false, true, M, Dout, Din, 1.0f, x + j * Din, J * Din,
                           W + j * Dout * Din, Din, beta, y + j * Dout, J * Dout);

@@ -65,11 +65,18 @@ dmx_status dmx_mlp_init(dmx_params *ps, const char *prefix, int64_t in, int64_t 
  * (a GEMM), which costs about what storing it and reading it back did (measured: keeping it
  * was 2% faster on e1-dense training for 26 MiB more, not worth a second op contract).
  * GPUs keep the two GEMMs (their mix_mlp kernels are written for small groups), and so does
- * the reference, the arbiter. DIMIX_FUSED_MLP=0/1 overrides. */
+ * the reference, the arbiter. The op's slices hold 64 Ki hidden floats, so a hidden layer
+ * wider than FUSED_MAX_HIDDEN leaves each slice's GEMMs too few rows to amortise reading the
+ * weights (measured, fwd+bwd at 4096 rows: hidden 256 and 512 2-6% faster fused, 1024 and 2048
+ * 30-90% slower, 4096 4x slower). DIMIX_FUSED_MLP=0/1 overrides. */
+#define FUSED_MAX_HIDDEN 512
+
 static bool use_fused(dmx_ctx *ctx, const dmx_nn_mlp *m)
 {
     if (m->act != DMX_ACT_GELU || !m->fc1.bias || !m->fc2.bias)
         return false;
+    if (m->fc1.out > FUSED_MAX_HIDDEN)
+        return dmx_nn_switch("DIMIX_FUSED_MLP", false);
     return dmx_nn_switch("DIMIX_FUSED_MLP", dmx_nn_device_is(ctx, "cpu"));
 }
 
