@@ -1,14 +1,15 @@
 /* GELU and ELU for the fast CPU device, forward and backward.
  *
- * GELU(x) = x Phi(x), GELU'(x) = Phi(x) + x phi(x), both from cpu_math.h's
- * dmx_normal_cdf_pdf (one exp for Phi and phi together; the reference computes erf and a
- * second exp). Built for the baseline, AVX2 and AVX-512 (target_clones) with multiply-adds
+ * GELU(x) = x Phi(x), GELU'(x) = Phi(x) + x phi(x). With AVX-512, Phi and phi come from
+ * fast_gelu_avx512.c's tables; otherwise from cpu_math.h's dmx_normal_cdf_pdf (one exp for
+ * Phi and phi together; the reference computes erf and a second exp), built for the baseline, AVX2 and AVX-512 (target_clones) with multiply-adds
  * fused (this file is compiled with -ffp-contract=fast: the polynomials become chains of FMAs,
  * which the reference's strict ISO C build does not allow). Each element is independent: any
  * thread count gives the same bits. */
 #include "cpu/cpu_kernels.h"
 #include "cpu/cpu_math.h"
 #include "cpu/fast_kernels.h"
+#include "cpu/fast_simd.h"
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define SIMD_CLONES __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
@@ -57,6 +58,27 @@ SIMD_CLONES static void gelu_pair_span(const float *restrict u, float *restrict 
     }
 }
 
+static bool avx512(void) { return dmx_fast_simd_level() == DMX_SIMD_AVX512; }
+
+static void gelu_best(const float *restrict x, float *restrict y, int64_t n)
+{
+    if (!avx512() || !dmx_fast_gelu_avx512(x, y, n))
+        gelu_span(x, y, n);
+}
+
+static void gelu_bwd_best(const float *restrict x, const float *restrict dy,
+                          float *restrict dx, int64_t n, int accumulate)
+{
+    if (!avx512() || !dmx_fast_gelu_bwd_avx512(x, dy, dx, n, accumulate))
+        gelu_bwd_span(x, dy, dx, n, accumulate);
+}
+
+static void gelu_pair_best(const float *u, float *a, float *d, int64_t n)
+{
+    if (!avx512() || !dmx_fast_gelu_pair_avx512(u, a, d, n))
+        gelu_pair_span(u, a, d, n);
+}
+
 void dmx_fast_gelu_pair(const float *u, float *a, float *d, int64_t n)
 {
     enum { CHUNK = 16384 };
@@ -64,7 +86,7 @@ void dmx_fast_gelu_pair(const float *u, float *a, float *d, int64_t n)
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (int64_t c = 0; c < chunks; c++) {
         const int64_t lo = c * CHUNK;
-        gelu_pair_span(u + lo, a + lo, d + lo, n - lo < CHUNK ? n - lo : CHUNK);
+        gelu_pair_best(u + lo, a + lo, d + lo, n - lo < CHUNK ? n - lo : CHUNK);
     }
 }
 
@@ -104,13 +126,13 @@ SIMD_CLONES static void elu_bwd_span(const float *restrict x, const float *restr
 dmx_status dmx_fast_gelu(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
-    return dmx_cpu_unary_forward(call, gelu_span);
+    return dmx_cpu_unary_forward(call, gelu_best);
 }
 
 dmx_status dmx_fast_gelu_bwd(dmx_device *dev, const dmx_op_call *call)
 {
     (void)dev;
-    return dmx_cpu_unary_backward(call, gelu_bwd_span);
+    return dmx_cpu_unary_backward(call, gelu_bwd_best);
 }
 
 dmx_status dmx_fast_elu(dmx_device *dev, const dmx_op_call *call)

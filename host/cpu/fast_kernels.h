@@ -19,6 +19,14 @@ dmx_status dmx_fast_mix_mlp_bwd(dmx_device *dev, const dmx_op_call *call);
 /* a = GELU(u) and d *= GELU'(u) over n elements (fast_activation.c; OpenMP inside). */
 void dmx_fast_gelu_pair(const float *u, float *a, float *d, int64_t n);
 dmx_status dmx_fast_gelu(dmx_device *dev, const dmx_op_call *call);
+/* The AVX-512 table GELU (fast_gelu_avx512.c): GELU, GELU' (dx (+)= dy GELU'(x)), the pair
+ * above, and Phi, phi (for its test). Each returns false, doing nothing, where it was not
+ * built (not x86-64); the caller checks the processor has AVX-512. */
+bool dmx_fast_gelu_avx512(const float *x, float *y, int64_t n);
+bool dmx_fast_gelu_bwd_avx512(const float *x, const float *dy, float *dx, int64_t n,
+                              int accumulate);
+bool dmx_fast_gelu_pair_avx512(const float *u, float *a, float *d, int64_t n);
+bool dmx_fast_normal_cdf_pdf_avx512(const float *x, float *cdf, float *pdf, int64_t n);
 dmx_status dmx_fast_gelu_bwd(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_elu(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_elu_bwd(dmx_device *dev, const dmx_op_call *call);
