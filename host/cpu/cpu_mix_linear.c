@@ -47,37 +47,47 @@ static float *scratch_get(size_t floats)
 }
 
 /* dst[g][(m, r2)][k] = src[m, j, k, r1, r2] for g = j R1 + r1, k < K (K = Din or Dout).
- * Rows m outermost: each thread streams a contiguous stretch of src and writes G streams. */
+ * Rows m outermost, then each group's K contiguous outputs per (r1, r2): the reads jump
+ * R1 R2 apart inside one (m, j) block, which sits in L1, and the writes run in order (the
+ * other way round, k outermost, each write landed R1 far-apart pages away from the last:
+ * 30% of a 4096-wide butterfly-MLP layer's time). */
 static void gather_groups(const float *src, float *dst, const mix_dims *d, int64_t K)
 {
-    const int64_t rows = d->M * d->R2, R1 = d->R1, R2 = d->R2;
+    const int64_t rows = d->M * d->R2, R1 = d->R1, R2 = d->R2, L = R1 * R2;
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(d->M * d->J * K * R1 * R2))
     for (int64_t m = 0; m < d->M; m++)
         for (int64_t j = 0; j < d->J; j++) {
-            const float *s = src + (m * d->J + j) * K * R1 * R2;
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t r1 = 0; r1 < R1; r1++) {
-                    float *t = dst + ((j * R1 + r1) * rows + m * R2) * K + k;
-                    for (int64_t r2 = 0; r2 < R2; r2++)
-                        t[r2 * K] = *s++;
+            const float *s = src + (m * d->J + j) * K * L;
+            for (int64_t r1 = 0; r1 < R1; r1++)
+                for (int64_t r2 = 0; r2 < R2; r2++) {
+                    float *t = dst + ((j * R1 + r1) * rows + m * R2 + r2) * K;
+                    const float *sq = s + r1 * R2 + r2;
+                    for (int64_t k = 0; k < K; k++)
+                        t[k] = sq[k * L];
                 }
         }
 }
 
-/* The inverse: dst[m, j, k, r1, r2] (+)= src[g][(m, r2)][k], writing dst contiguously. */
+/* The inverse: dst[m, j, k, r1, r2] (+)= src[g][(m, r2)][k], in the same order (reads in
+ * order, writes inside the L1-resident (m, j) block of dst). */
 static void scatter_groups(const float *src, float *dst, const mix_dims *d, int64_t K,
                            bool accumulate)
 {
-    const int64_t rows = d->M * d->R2, R1 = d->R1, R2 = d->R2;
+    const int64_t rows = d->M * d->R2, R1 = d->R1, R2 = d->R2, L = R1 * R2;
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(d->M * d->J * K * R1 * R2))
     for (int64_t m = 0; m < d->M; m++)
         for (int64_t j = 0; j < d->J; j++) {
-            float *t = dst + (m * d->J + j) * K * R1 * R2;
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t r1 = 0; r1 < R1; r1++) {
-                    const float *s = src + ((j * R1 + r1) * rows + m * R2) * K + k;
-                    for (int64_t r2 = 0; r2 < R2; r2++, t++)
-                        *t = accumulate ? *t + s[r2 * K] : s[r2 * K];
+            float *t = dst + (m * d->J + j) * K * L;
+            for (int64_t r1 = 0; r1 < R1; r1++)
+                for (int64_t r2 = 0; r2 < R2; r2++) {
+                    const float *s = src + ((j * R1 + r1) * rows + m * R2 + r2) * K;
+                    float *tq = t + r1 * R2 + r2;
+                    if (accumulate)
+                        for (int64_t k = 0; k < K; k++)
+                            tq[k * L] += s[k];
+                    else
+                        for (int64_t k = 0; k < K; k++)
+                            tq[k * L] = s[k];
                 }
         }
 }
