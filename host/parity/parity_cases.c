@@ -271,6 +271,7 @@ static const mix_view mix_views[] = {
     {7, 2, 64, 32, 1, 1, "block-diagonal 64 -> 32", false},
     {4, 2, 8, 16, 8, 15, "groups of 8 e=2 R2=15", false},
     {2, 1, 64, 8, 200, 1, "lanes past the fast bound", false},
+    {19, 2, 8, 16, 8, 1, "groups of 8 s=8, 19 rows", false},
     /* few rows, long reduction: vulkan's forward on gemm_subgroup (large: slow under oclgrind,
      * like the skinny gemm cases) */
     {1, 1, 300, 37, 1, 1, "dense batch 1", true},
@@ -343,6 +344,7 @@ static const mlp_view mlp_views[] = {
     {3, 1, 64, 256, 64, 2, 1, "groups of 64 e=4", false},
     {2, 1, 8, 16, 8, 200, 1, "200 lanes", false},
     {1, 2, 8, 16, 8, 3, 2, "M=1", false},
+    {19, 2, 8, 16, 8, 8, 1, "groups of 8 s=8 e=2, 19 rows", false},
     {129, 8, 16, 32, 16, 4, 1, "butterfly large", true},
     {64, 1, 16, 64, 16, 16, 16, "16x16 stage large", true},
 };
