@@ -73,7 +73,16 @@ cdf_pdf(const normal_table *t, __m512 x, __m512 *cdf, __m512 *pdf)
 
 static __mmask16 lanes(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
 
-TARGET static void gelu_avx512(const float *x, float *y, int64_t n)
+/* dy GELU'(v) = dy (Phi(v) + v phi(v)), with Phi(v) for callers that want GELU too. */
+TARGET static inline __attribute__((always_inline)) __m512
+grad(const normal_table *t, __m512 v, __m512 dy, __m512 *cdf)
+{
+    __m512 pdf;
+    cdf_pdf(t, v, cdf, &pdf);
+    return _mm512_mul_ps(dy, _mm512_fmadd_ps(v, pdf, *cdf));
+}
+
+TARGET bool dmx_fast_gelu_avx512(const float *x, float *y, int64_t n)
 {
     normal_table t;
     table_load(&t);
@@ -84,41 +93,42 @@ TARGET static void gelu_avx512(const float *x, float *y, int64_t n)
         cdf_pdf(&t, v, &cdf, NULL);
         _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, cdf));
     }
+    return true;
 }
 
-TARGET static void gelu_bwd_avx512(const float *x, const float *dy, float *dx, int64_t n,
-                                   int accumulate)
+TARGET bool dmx_fast_gelu_bwd_avx512(const float *x, const float *dy, float *dx, int64_t n,
+                                     int accumulate)
 {
     normal_table t;
     table_load(&t);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = lanes(n - i);
-        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        __m512 cdf, pdf;
-        cdf_pdf(&t, v, &cdf, &pdf);
-        __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i), _mm512_fmadd_ps(v, pdf, cdf));
+        __m512 cdf, g = grad(&t, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, dy + i),
+                             &cdf);
         if (accumulate)
             g = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dx + i), g);
         _mm512_mask_storeu_ps(dx + i, m, g);
     }
+    return true;
 }
 
-TARGET static void gelu_pair_avx512(const float *u, float *a, float *d, int64_t n)
+/* a = GELU(u), d <- d GELU'(u) in one pass. */
+TARGET bool dmx_fast_gelu_pair_avx512(const float *u, float *a, float *d, int64_t n)
 {
     normal_table t;
     table_load(&t);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = lanes(n - i);
         const __m512 v = _mm512_maskz_loadu_ps(m, u + i);
-        __m512 cdf, pdf;
-        cdf_pdf(&t, v, &cdf, &pdf);
+        __m512 cdf;
+        const __m512 g = grad(&t, v, _mm512_maskz_loadu_ps(m, d + i), &cdf);
         _mm512_mask_storeu_ps(a + i, m, _mm512_mul_ps(v, cdf));
-        const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, d + i), _mm512_fmadd_ps(v, pdf, cdf));
         _mm512_mask_storeu_ps(d + i, m, g);
     }
+    return true;
 }
 
-TARGET static void cdf_pdf_avx512(const float *x, float *cdf, float *pdf, int64_t n)
+TARGET bool dmx_fast_normal_cdf_pdf_avx512(const float *x, float *cdf, float *pdf, int64_t n)
 {
     normal_table t;
     table_load(&t);
@@ -129,30 +139,6 @@ TARGET static void cdf_pdf_avx512(const float *x, float *cdf, float *pdf, int64_
         _mm512_mask_storeu_ps(cdf + i, m, c);
         _mm512_mask_storeu_ps(pdf + i, m, p);
     }
-}
-
-bool dmx_fast_gelu_avx512(const float *x, float *y, int64_t n)
-{
-    gelu_avx512(x, y, n);
-    return true;
-}
-
-bool dmx_fast_gelu_bwd_avx512(const float *x, const float *dy, float *dx, int64_t n,
-                              int accumulate)
-{
-    gelu_bwd_avx512(x, dy, dx, n, accumulate);
-    return true;
-}
-
-bool dmx_fast_gelu_pair_avx512(const float *u, float *a, float *d, int64_t n)
-{
-    gelu_pair_avx512(u, a, d, n);
-    return true;
-}
-
-bool dmx_fast_normal_cdf_pdf_avx512(const float *x, float *cdf, float *pdf, int64_t n)
-{
-    cdf_pdf_avx512(x, cdf, pdf, n);
     return true;
 }
 
