@@ -247,14 +247,15 @@ dmx_status dmx_cpu_mix_linear_bwd_w(dmx_device *dev, const dmx_op_call *call)
             gather_groups(x, xg, &d, d.Din);
             gather_groups(dy, dyg, &d, d.Dout);
         }
-        if (G == 1) /* no region around it: the GEMM spreads over the threads itself */
+        if (G == 1) { /* no region around it: the GEMM spreads over the threads itself */
             dmx_cpu_sgemm(true, false, d.Dout, d.Din, rows, 1.0f, dyg, ldy, xg, ldx, 1.0f, dW,
                           d.Din);
-        else
+        } else {
 #pragma omp parallel for schedule(static) if (G * rows * d.Din * d.Dout > 32768)
             for (int64_t g = 0; g < G; g++)
                 dmx_cpu_sgemm(true, false, d.Dout, d.Din, rows, 1.0f, dyg + g * step_y, ldy,
                               xg + g * step_x, ldx, 1.0f, dW + g * d.Dout * d.Din, d.Din);
+        }
     }
     if (p->has_bias && dc) {
         /* dc[j, r1, o] += sum_{m, r2} dy: per block j, rows m in order (a fixed summation
