@@ -33,6 +33,10 @@ dmx_status dmx_fast_elu_bwd(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_layernorm(dmx_device *dev, const dmx_op_call *call);
 dmx_status dmx_fast_layernorm_bwd(dmx_device *dev, const dmx_op_call *call);
 
+/* dst[c * rows + r] (+)= src[r * cols + c] (fast_transpose.c; OpenMP inside). */
+void dmx_fast_transpose(const float *src, int64_t rows, int64_t cols, float *dst,
+                        int accumulate);
+
 /* The BLAS-shaped cases (fast_mix_blas.c): 1 done, 0 not this shape. */
 bool dmx_fast_blas_covers(const dmx_p_mix_linear *p);
 int dmx_fast_blas_mix_linear(const dmx_p_mix_linear *p, const float *x, const float *W,

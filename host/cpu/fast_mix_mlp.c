@@ -21,6 +21,7 @@
 #include "cpu/cpu_scratch.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/fast_kernels.h"
+#include "cpu/fast_simd.h"
 
 /* Hidden elements per slice: U, A and D of this many floats, with the slice's x, y, dx, dy,
  * stay well inside a 1-2 MiB L2. */
@@ -75,6 +76,124 @@ static int64_t slice_rows(const stage_dims *d)
     return mc < d->M ? mc : d->M;
 }
 
+/* ---- transposed stages ----
+ * A stage with few lanes (R2 < 16: the channel-mixing stages, whose groups sit inside one row)
+ * leaves the SIMD kernels half-empty vectors: 8 outputs of a group fill half of an AVX-512
+ * register. Transposed, a slice of mc rows [mc][C] becomes [C][mc], the layout of the view
+ * [1, J, D, R1, R2 mc] of the same groups (channel c = ((j D + d) R1 + r1) R2 + r2 becomes a
+ * row; the slice's rows become columns). There the kernels run column-vectorised, as for
+ * token mixing: every vector full, every weight a broadcast. The price is one transpose in
+ * and one out per tensor, done in L2. */
+static int runs_transposed(const dmx_p_mix_mlp *p)
+{
+    return dmx_fast_simd_level() != DMX_SIMD_NONE && p->R2 < 16 && !(p->J == 1 && p->R1 == 1) &&
+           (int64_t)p->Din * p->Dh < DMX_FAST_BLAS_GROUP &&
+           (int64_t)p->Dh * p->Dout < DMX_FAST_BLAS_GROUP && p->M >= 16;
+}
+
+/* Equal slices of whole vectors of rows, each at most about mc_max. */
+static int64_t even_slice(int64_t M, int64_t mc_max)
+{
+    const int64_t n = (M + mc_max - 1) / mc_max, mc = (M + n - 1) / n;
+    return (mc + 15) / 16 * 16;
+}
+
+static dmx_p_mix_linear layer_t(const dmx_p_mix_mlp *p, int64_t mc, int32_t din, int32_t dout,
+                                int has_bias)
+{
+    return (dmx_p_mix_linear){.M = 1, .J = p->J, .Din = din, .Dout = dout, .R1 = p->R1,
+                              .R2 = (int32_t)(p->R2 * mc), .has_bias = has_bias};
+}
+
+static dmx_status mlp_transposed(dmx_device *dev, const dmx_p_mix_mlp *p, const stage_dims *d,
+                                 const float *x, const float *W1, const float *c1,
+                                 const float *W2, const float *c2, float *y)
+{
+    const int64_t G = d->J * (int64_t)p->R1;
+    const int64_t cin = d->J * d->Din * d->L, ch = d->J * d->Dh * d->L, cout = d->J * d->Dout * d->L;
+    const int64_t mc_max = even_slice(d->M, slice_rows(d));
+    float *xT = hidden_get((size_t)(mc_max * (cin + 2 * ch + cout)));
+    if (!xT)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_mlp: no host memory for the hidden slice");
+    float *U = xT + mc_max * cin, *A = U + mc_max * ch, *yT = A + mc_max * ch;
+    host_view v[4];
+    for (int64_t m0 = 0; m0 < d->M; m0 += mc_max) {
+        const int64_t mc = d->M - m0 < mc_max ? d->M - m0 : mc_max;
+        const dmx_p_mix_linear l1 = layer_t(p, mc, p->Din, p->Dh, 1);
+        const dmx_p_mix_linear l2 = layer_t(p, mc, p->Dh, p->Dout, 1);
+        const dmx_p_unary act = {.n = (int32_t)(mc * ch)};
+        dmx_fast_transpose(x + m0 * cin, mc, cin, xT, 0);
+        DMX_TRY(run2(dev, dmx_fast_mix_linear, DMX_OP_MIX_LINEAR, &l1,
+                     (dmx_arg[]){view_of(&v[0], dev, xT, mc * cin),
+                                 view_of(&v[1], dev, W1, G * d->Dh * d->Din),
+                                 view_of(&v[2], dev, c1, G * d->Dh),
+                                 view_of(&v[3], dev, U, mc * ch)},
+                     4));
+        DMX_TRY(run2(dev, dmx_fast_gelu, DMX_OP_GELU, &act,
+                     (dmx_arg[]){view_of(&v[0], dev, U, mc * ch), view_of(&v[1], dev, A, mc * ch)},
+                     2));
+        DMX_TRY(run2(dev, dmx_fast_mix_linear, DMX_OP_MIX_LINEAR, &l2,
+                     (dmx_arg[]){view_of(&v[0], dev, A, mc * ch),
+                                 view_of(&v[1], dev, W2, G * d->Dout * d->Dh),
+                                 view_of(&v[2], dev, c2, G * d->Dout),
+                                 view_of(&v[3], dev, yT, mc * cout)},
+                     4));
+        dmx_fast_transpose(yT, cout, mc, y + m0 * cout, 0);
+    }
+    return DMX_OK;
+}
+
+static dmx_status mlp_bwd_transposed(dmx_device *dev, const dmx_p_mix_mlp *p,
+                                     const stage_dims *d, const float *dy, const float *x,
+                                     const float *W1, const float *c1, const float *W2,
+                                     float *dx, float *dW1, float *dc1, float *dW2, float *dc2)
+{
+    const int64_t G = d->J * (int64_t)p->R1;
+    const int64_t cin = d->J * d->Din * d->L, ch = d->J * d->Dh * d->L, cout = d->J * d->Dout * d->L;
+    const int64_t nw1 = G * d->Dh * d->Din, nw2 = G * d->Dout * d->Dh;
+    const int64_t mc_max = even_slice(d->M, slice_rows(d));
+    float *xT = hidden_get((size_t)(mc_max * (2 * cin + 3 * ch + cout)));
+    if (!xT)
+        return dmx_fail(DMX_ERR_OUT_OF_MEMORY, "mix_mlp_bwd: no host memory for the hidden slice");
+    float *dxT = xT + mc_max * cin, *U = dxT + mc_max * cin, *A = U + mc_max * ch;
+    float *D = A + mc_max * ch, *dyT = D + mc_max * ch;
+    host_view v[4];
+    for (int64_t m0 = 0; m0 < d->M; m0 += mc_max) {
+        const int64_t mc = d->M - m0 < mc_max ? d->M - m0 : mc_max;
+        const int64_t nh = mc * ch, nin = mc * cin, nout = mc * cout;
+        const dmx_p_mix_linear l1 = layer_t(p, mc, p->Din, p->Dh, 1);
+        const dmx_p_mix_linear l2 = layer_t(p, mc, p->Dh, p->Dout, 1);
+        const dmx_p_mix_linear l1_dx = layer_t(p, mc, p->Din, p->Dh, 0);
+        dmx_fast_transpose(x + m0 * cin, mc, cin, xT, 0);
+        dmx_fast_transpose(dy + m0 * cout, mc, cout, dyT, 0);
+        DMX_TRY(run2(dev, dmx_fast_mix_linear, DMX_OP_MIX_LINEAR, &l1,
+                     (dmx_arg[]){view_of(&v[0], dev, xT, nin), view_of(&v[1], dev, W1, nw1),
+                                 view_of(&v[2], dev, c1, G * d->Dh), view_of(&v[3], dev, U, nh)},
+                     4));
+        DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_x, DMX_OP_MIX_LINEAR_BWD_X, &l2,
+                     (dmx_arg[]){view_of(&v[0], dev, dyT, nout), view_of(&v[1], dev, W2, nw2),
+                                 view_of(&v[2], dev, D, nh)},
+                     3));
+        dmx_fast_gelu_pair(U, A, D, nh);
+        DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_w, DMX_OP_MIX_LINEAR_BWD_W, &l2,
+                     (dmx_arg[]){view_of(&v[0], dev, dyT, nout), view_of(&v[1], dev, A, nh),
+                                 view_of(&v[2], dev, dW2, nw2),
+                                 view_of(&v[3], dev, dc2, G * d->Dout)},
+                     4));
+        DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_w, DMX_OP_MIX_LINEAR_BWD_W, &l1,
+                     (dmx_arg[]){view_of(&v[0], dev, D, nh), view_of(&v[1], dev, xT, nin),
+                                 view_of(&v[2], dev, dW1, nw1),
+                                 view_of(&v[3], dev, dc1, G * d->Dh)},
+                     4));
+        DMX_TRY(run2(dev, dmx_fast_mix_linear_bwd_x, DMX_OP_MIX_LINEAR_BWD_X, &l1_dx,
+                     (dmx_arg[]){view_of(&v[0], dev, D, nh), view_of(&v[1], dev, W1, nw1),
+                                 view_of(&v[2], dev, dxT, nin)},
+                     3));
+        dmx_fast_transpose(dxT, cin, mc, dx + m0 * cin, p->accumulate);
+    }
+    return DMX_OK;
+}
+
 dmx_status dmx_fast_mix_mlp(dmx_device *dev, const dmx_op_call *call)
 {
     const dmx_p_mix_mlp *p = call->params;
@@ -86,6 +205,8 @@ dmx_status dmx_fast_mix_mlp(dmx_device *dev, const dmx_op_call *call)
     const float *x = dmx_cpu_f32(call, 0), *W1 = dmx_cpu_f32(call, 1), *c1 = dmx_cpu_f32(call, 2);
     const float *W2 = dmx_cpu_f32(call, 3), *c2 = dmx_cpu_f32(call, 4);
     float *y = dmx_cpu_f32(call, 5);
+    if (runs_transposed(p))
+        return mlp_transposed(dev, p, &d, x, W1, c1, W2, c2, y);
     const int64_t G = d.J * (int64_t)p->R1, mc_max = slice_rows(&d);
     const int64_t per_m_in = d.J * d.Din * d.L, per_m_h = d.J * d.Dh * d.L;
     const int64_t per_m_out = d.J * d.Dout * d.L;
@@ -131,6 +252,8 @@ dmx_status dmx_fast_mix_mlp_bwd(dmx_device *dev, const dmx_op_call *call)
     const float *c1 = dmx_cpu_f32(call, 3), *W2 = dmx_cpu_f32(call, 4);
     float *dx = dmx_cpu_f32(call, 5), *dW1 = dmx_cpu_f32(call, 6), *dc1 = dmx_cpu_f32(call, 7);
     float *dW2 = dmx_cpu_f32(call, 8), *dc2 = dmx_cpu_f32(call, 9);
+    if (runs_transposed(p))
+        return mlp_bwd_transposed(dev, p, &d, dy, x, W1, c1, W2, dx, dW1, dc1, dW2, dc2);
     const int64_t G = d.J * (int64_t)p->R1, mc_max = slice_rows(&d);
     const int64_t per_m_in = d.J * d.Din * d.L, per_m_h = d.J * d.Dh * d.L;
     const int64_t per_m_out = d.J * d.Dout * d.L;

@@ -526,6 +526,24 @@ TARGET static int SFX(grad_w)(const mix_grad *a)
             }
         return 1;
     }
+    if (R2 >= WIDE_R2) { /* one group's lanes are contiguous: sum them in vectors, reduce once */
+#pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(M * J * Dout * L))
+        for (int64_t go = 0; go < J * R1 * Dout; go++) {
+            const int64_t g = go / Dout, o = go % Dout, j = g / R1, r1 = g % R1;
+            vf s = V_ZERO();
+            for (int64_t m = 0; m < M; m++) {
+                const float *row = a->dy + ((m * J + j) * Dout + o) * L + r1 * R2;
+                for (int64_t c0 = 0; c0 < R2; c0 += VL)
+                    s = V_ADD(s, V_LOADN(row + c0, MIN_I64(VL, R2 - c0)));
+            }
+            float t[VL], sum = 0.0f;
+            V_STOREN(t, s, VL);
+            for (int q = 0; q < VL; q++)
+                sum += t[q];
+            a->dc[go] += sum;
+        }
+        return 1;
+    }
     /* dc[j, r1, o] += sum over m and r2 of dy[m, j, o, r1, r2]: per (j, o), lanes summed over
      * rows in order, then each group's lanes. */
 #pragma omp parallel for schedule(static) if (DMX_CPU_PARALLEL(M * J * Dout * L))

@@ -347,6 +347,9 @@ static const mlp_view mlp_views[] = {
     {19, 2, 8, 16, 8, 8, 1, "groups of 8 s=8 e=2, 19 rows", false},
     {129, 8, 16, 32, 16, 4, 1, "butterfly large", true},
     {64, 1, 16, 64, 16, 16, 16, "16x16 stage large", true},
+    /* the default model's channel stages: several slices of transposed rows, an uneven last */
+    {1100, 8, 8, 16, 8, 1, 1, "channel stage 0 groups of 8 large", true},
+    {1100, 1, 8, 16, 8, 8, 1, "channel stage 1 s=8 large", true},
 };
 
 static void build_mix_mlp(builder *b)

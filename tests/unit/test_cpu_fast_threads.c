@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/fast_kernels.h"
 #include "cpu/fast_simd.h"
 #include "parity/parity.h"
 #include "test_util.h"
@@ -27,13 +28,18 @@ static bool fast_case(const dmx_parity_case *c)
         return true;
     case DMX_OP_MIX_LINEAR:
     case DMX_OP_MIX_LINEAR_BWD_X:
-    case DMX_OP_MIX_LINEAR_BWD_W:
-        break;
+    case DMX_OP_MIX_LINEAR_BWD_W: {
+        const dmx_p_mix_linear *p = &c->params.mix_linear;
+        return !(p->J == 1 && p->R1 == 1);
+    }
+    case DMX_OP_MIX_MLP:
+    case DMX_OP_MIX_MLP_BWD: {
+        const dmx_p_mix_mlp *p = &c->params.mix_mlp;
+        return !(p->J == 1 && p->R1 == 1);
+    }
     default:
         return false;
     }
-    const dmx_p_mix_linear *p = &c->params.mix_linear;
-    return !(p->J == 1 && p->R1 == 1);
 }
 
 static void test_one_and_two_threads_agree_bitwise(void **state)
@@ -111,9 +117,51 @@ static void test_every_simd_level_matches_the_reference(void **state)
     assert_int_equal(problems, 0);
 }
 
+/* The transposes of the transposed butterfly stages move every element once, at every SIMD
+ * level: full 16 x 16 tiles, ragged edges, one row or column, and the accumulating form. */
+static void test_transpose_moves_every_element(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][2] = {{1, 1}, {16, 16}, {1, 37}, {37, 1}, {33, 50}, {448, 64}, {64, 448}};
+    const dmx_simd_level best = dmx_fast_simd_best();
+    for (int level = DMX_SIMD_NONE; level <= (int)best; level++) {
+        dmx_fast_simd_force((dmx_simd_level)level);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int64_t rows = shapes[s][0], cols = shapes[s][1], n = rows * cols;
+            float *src = malloc((size_t)n * sizeof *src), *dst = malloc((size_t)n * sizeof *dst);
+            assert_non_null(src);
+            assert_non_null(dst);
+            for (int64_t i = 0; i < n; i++)
+                src[i] = (float)i + 0.25f;
+            for (int acc = 0; acc < 2; acc++) {
+                for (int64_t i = 0; i < n; i++)
+                    dst[i] = acc ? (float)(-3 * i) : -1.0f;
+                dmx_fast_transpose(src, rows, cols, dst, acc);
+                int64_t wrong = 0;
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t c = 0; c < cols; c++) {
+                        const int64_t at = c * rows + r;
+                        const float want = acc ? (float)(-3 * at) + src[r * cols + c]
+                                               : src[r * cols + c];
+                        wrong += dst[at] != want;
+                    }
+                if (wrong)
+                    fprintf(stderr, "  simd %s: %lld x %lld acc=%d: %lld wrong\n",
+                            dmx_fast_simd_name(level), (long long)rows, (long long)cols, acc,
+                            (long long)wrong);
+                assert_int_equal(wrong, 0);
+            }
+            free(src);
+            free(dst);
+        }
+    }
+    dmx_fast_simd_force(best);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transpose_moves_every_element),
         cmocka_unit_test(test_every_simd_level_matches_the_reference),
         cmocka_unit_test(test_one_and_two_threads_agree_bitwise),
     };
