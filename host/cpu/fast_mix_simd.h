@@ -17,6 +17,9 @@
  * contiguous and zero-padded to whole vectors. */
 
 #define MIN_I64(a, b) ((a) < (b) ? (a) : (b))
+/* Loops over a tile's registers unroll completely, so its accumulator arrays live in
+ * registers: left to itself GCC 12 kept them on the stack, a store per multiply-add. */
+#define UNROLL _Pragma("GCC unroll 8")
 
 /* ---- (a) L = 1: out[r][:kout] (+)= bias + sum_k in[r][k] P[k][:] for `MR` rows ----
  * P is [kin][NV VL] (zero beyond kout); in rows are in_ld apart, out rows out_ld. */
@@ -26,25 +29,23 @@ SFX(rows_tile)(const int MR, const int NV, const float *in, int64_t in_ld, const
                int accumulate)
 {
     vf acc[4][8];
-    for (int v = 0; v < NV; v++) {
+    UNROLL for (int v = 0; v < NV; v++) {
         const int64_t n = MIN_I64(VL, kout - v * VL);
         vf b = bias && n > 0 ? V_LOADN(bias + v * VL, n) : V_ZERO();
-        for (int r = 0; r < MR; r++)
+        UNROLL for (int r = 0; r < MR; r++)
             acc[v][r] = b;
     }
     for (int64_t k = 0; k < kin; k++) {
         const float *pk = P + k * NV * VL;
-        for (int v = 0; v < NV; v++) {
+        UNROLL for (int v = 0; v < NV; v++) {
             const vf w = V_LOADN(pk + v * VL, VL);
-            for (int r = 0; r < MR; r++)
+            UNROLL for (int r = 0; r < MR; r++)
                 acc[v][r] = V_FMA(V_SET1(in[r * in_ld + k]), w, acc[v][r]);
         }
     }
-    for (int v = 0; v < NV; v++) {
+    UNROLL for (int v = 0; v < NV; v++) {
         const int64_t n = MIN_I64(VL, kout - v * VL);
-        if (n <= 0)
-            break;
-        for (int r = 0; r < MR; r++) {
+        UNROLL for (int r = 0; r < MR; r++) {
             float *o = out + r * out_ld + v * VL;
             vf y = acc[v][r];
             if (accumulate)
@@ -98,23 +99,23 @@ SFX(lanes_tile)(const int MR, const int OB, const float *in, int64_t in_ld, int6
                 float *out, int64_t out_ld, int accumulate)
 {
     vf acc[4][4];
-    for (int i = 0; i < OB; i++) {
+    UNROLL for (int i = 0; i < OB; i++) {
         vf b = C ? V_LOADN(C + i * Lp + q0, VL) : V_ZERO();
-        for (int r = 0; r < MR; r++)
+        UNROLL for (int r = 0; r < MR; r++)
             acc[i][r] = b;
     }
     for (int64_t k = 0; k < kin; k++) {
         vf x[4];
-        for (int r = 0; r < MR; r++)
+        UNROLL for (int r = 0; r < MR; r++)
             x[r] = V_LOADN(in + r * in_ld + k * L + q0, nq);
-        for (int i = 0; i < OB; i++) {
+        UNROLL for (int i = 0; i < OB; i++) {
             const vf w = V_LOADN(P + (i * kin + k) * Lp + q0, VL);
-            for (int r = 0; r < MR; r++)
+            UNROLL for (int r = 0; r < MR; r++)
                 acc[i][r] = V_FMA(w, x[r], acc[i][r]);
         }
     }
-    for (int i = 0; i < OB; i++)
-        for (int r = 0; r < MR; r++) {
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int r = 0; r < MR; r++) {
             float *o = out + r * out_ld + i * L + q0;
             vf y = acc[i][r];
             if (accumulate)
@@ -170,26 +171,24 @@ SFX(cols_tile)(const int OB, const int NC, const float *in, const float *A, int6
                float *out, int accumulate)
 {
     vf acc[4][4];
-    for (int i = 0; i < OB; i++) {
+    UNROLL for (int i = 0; i < OB; i++) {
         vf b = bias ? V_SET1(bias[i]) : V_ZERO();
-        for (int v = 0; v < NC; v++)
+        UNROLL for (int v = 0; v < NC; v++)
             acc[i][v] = b;
     }
     for (int64_t k = 0; k < kin; k++) {
         vf x[4];
-        for (int v = 0; v < NC; v++)
+        UNROLL for (int v = 0; v < NC; v++)
             x[v] = V_LOADN(in + k * ld + c0 + v * VL, MIN_I64(VL, nc - v * VL));
-        for (int i = 0; i < OB; i++) {
+        UNROLL for (int i = 0; i < OB; i++) {
             const vf a = V_SET1(A[i * a_so + k * a_sk]);
-            for (int v = 0; v < NC; v++)
+            UNROLL for (int v = 0; v < NC; v++)
                 acc[i][v] = V_FMA(a, x[v], acc[i][v]);
         }
     }
-    for (int i = 0; i < OB; i++)
-        for (int v = 0; v < NC; v++) {
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int v = 0; v < NC; v++) {
             const int64_t n = MIN_I64(VL, nc - v * VL);
-            if (n <= 0)
-                break;
             float *o = out + i * ld + c0 + v * VL;
             vf y = acc[i][v];
             if (accumulate)
@@ -233,25 +232,23 @@ SFX(roww_tile)(const int OB, const int NK, const float *dy, int64_t dy_ld, const
                int64_t x_ld, int64_t kin, int64_t rows, float *dW)
 {
     vf acc[8][4];
-    for (int i = 0; i < OB; i++)
-        for (int v = 0; v < NK; v++)
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int v = 0; v < NK; v++)
             acc[i][v] = V_ZERO();
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * x_ld, *g = dy + r * dy_ld;
         vf xv[4];
-        for (int v = 0; v < NK; v++)
+        UNROLL for (int v = 0; v < NK; v++)
             xv[v] = V_LOADN(xr + v * VL, MIN_I64(VL, kin - v * VL));
-        for (int i = 0; i < OB; i++) {
+        UNROLL for (int i = 0; i < OB; i++) {
             const vf gi = V_SET1(g[i]);
-            for (int v = 0; v < NK; v++)
+            UNROLL for (int v = 0; v < NK; v++)
                 acc[i][v] = V_FMA(gi, xv[v], acc[i][v]);
         }
     }
-    for (int i = 0; i < OB; i++)
-        for (int v = 0; v < NK; v++) {
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int v = 0; v < NK; v++) {
             const int64_t n = MIN_I64(VL, kin - v * VL);
-            if (n <= 0)
-                break;
             float *w = dW + i * kin + v * VL;
             V_STOREN(w, V_ADD(V_LOADN(w, n), acc[i][v]), n);
         }
@@ -289,22 +286,22 @@ SFX(lanew_tile)(const int OB, const int KB, const float *dy, int64_t dy_ld, cons
                 int64_t gstride, int64_t kin, float *dW)
 {
     vf acc[4][4];
-    for (int i = 0; i < OB; i++)
-        for (int j = 0; j < KB; j++)
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int j = 0; j < KB; j++)
             acc[i][j] = V_ZERO();
     for (int64_t r = 0; r < rows; r++) {
         vf g[4], xv[4];
-        for (int i = 0; i < OB; i++)
+        UNROLL for (int i = 0; i < OB; i++)
             g[i] = V_LOADN(dy + r * dy_ld + i * L + q0, nq);
-        for (int j = 0; j < KB; j++)
+        UNROLL for (int j = 0; j < KB; j++)
             xv[j] = V_LOADN(x + r * x_ld + j * L + q0, nq);
-        for (int i = 0; i < OB; i++)
-            for (int j = 0; j < KB; j++)
+        UNROLL for (int i = 0; i < OB; i++)
+            UNROLL for (int j = 0; j < KB; j++)
                 acc[i][j] = V_FMA(g[i], xv[j], acc[i][j]);
     }
     float t[VL];
-    for (int i = 0; i < OB; i++)
-        for (int j = 0; j < KB; j++) {
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int j = 0; j < KB; j++) {
             V_STOREN(t, acc[i][j], VL);
             /* lanes of one group are adjacent: sum each run, then one add per group */
             int64_t q = 0;
@@ -357,24 +354,24 @@ SFX(groupw_tile)(const int OB, const int KB, const float *dy, int64_t dy_ld, con
                  int64_t x_ld, int64_t L, int64_t R2, int64_t rows, int64_t kin, float *dW)
 {
     vf acc[4][4];
-    for (int i = 0; i < OB; i++)
-        for (int j = 0; j < KB; j++)
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int j = 0; j < KB; j++)
             acc[i][j] = V_ZERO();
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c0 = 0; c0 < R2; c0 += VL) {
             const int64_t n = MIN_I64(VL, R2 - c0);
             vf g[4], xv[4];
-            for (int i = 0; i < OB; i++)
+            UNROLL for (int i = 0; i < OB; i++)
                 g[i] = V_LOADN(dy + r * dy_ld + i * L + c0, n);
-            for (int j = 0; j < KB; j++)
+            UNROLL for (int j = 0; j < KB; j++)
                 xv[j] = V_LOADN(x + r * x_ld + j * L + c0, n);
-            for (int i = 0; i < OB; i++)
-                for (int j = 0; j < KB; j++)
+            UNROLL for (int i = 0; i < OB; i++)
+                UNROLL for (int j = 0; j < KB; j++)
                     acc[i][j] = V_FMA(g[i], xv[j], acc[i][j]);
         }
     float t[VL];
-    for (int i = 0; i < OB; i++)
-        for (int j = 0; j < KB; j++) {
+    UNROLL for (int i = 0; i < OB; i++)
+        UNROLL for (int j = 0; j < KB; j++) {
             V_STOREN(t, acc[i][j], VL);
             float s = 0.0f;
             for (int q = 0; q < VL; q++)
@@ -569,3 +566,4 @@ TARGET static int SFX(grad_w)(const mix_grad *a)
 }
 
 #undef MIN_I64
+#undef UNROLL
