@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The tables of host/cpu/fast_gelu_avx512.c: Phi(-a) = erfc(a / sqrt 2) / 2 and
-phi(a) = e^(-a^2 / 2) / sqrt(2 pi) for a = |x| in [0, 6), cut into 16 intervals of width 3/8,
-each a degree-6 polynomial in u = 16 a / 6 - (i + 1/2) (so |u| <= 1/2), fitted by least
+phi(a) = e^(-a^2 / 2) / sqrt(2 pi) for a = |x| in [0, 6), cut into 32 intervals of width 3/16,
+each a degree-4 polynomial in u = 32 a / 6 - (i + 1/2) (so |u| <= 1/2), fitted by least
 squares on Chebyshev nodes in double precision. Prints each fit's worst absolute error and the
 C tables, coefficient k of interval i at [k][i], highest degree first (Horner order)."""
 import math
 
 import numpy as np
 
-INTERVALS, DEGREE, END = 16, 6, 6.0
+INTERVALS, DEGREE, END = 32, 4, 6.0
 
 
 def fit(f):
@@ -27,8 +27,9 @@ def fit(f):
 def emit(name, table):
     print("static const float %s[%d][%d] = {" % (name, DEGREE + 1, INTERVALS))
     for k in range(DEGREE + 1):
-        vals = ", ".join("%.9ef" % v for v in table[k])
-        print("    {%s}," % vals)
+        vals = ["%.9ef" % v for v in table[k]]
+        print("    {%s," % ", ".join(vals[:INTERVALS // 2]))
+        print("     %s}," % ", ".join(vals[INTERVALS // 2:]))
     print("};")
 
 
