@@ -11,6 +11,7 @@ typedef enum dmx_scratch_slot {
     DMX_SCRATCH_FAST_WEIGHTS,   /* fast_mix_linear.c: rearranged weights */
     DMX_SCRATCH_LAYERNORM,      /* fast_layernorm.c: per-block partial sums */
     DMX_SCRATCH_MIX_MLP,        /* fast_mix_mlp.c: hidden slices */
+    DMX_SCRATCH_MIX_MLP_GRADS,  /* fast_mix_mlp.c: per-slice weight gradients */
     DMX_SCRATCH_SIMD_PANEL,     /* fast_mix_simd.c: weight panels */
     DMX_SCRATCH_SLOTS
 } dmx_scratch_slot;
