@@ -1,12 +1,14 @@
 /* The fast CPU kernels at every SIMD level this processor has (AVX-512, AVX2,
  * none) agree with the reference within the parity tolerances, and give bitwise
  * the same results at 1 and at 2 OpenMP threads: every parity case of the ops
- * they replace runs at both counts and the whole argument buffers must match. The larger cases are big enough to
- * open parallel regions (DMX_CPU_PARALLEL). Dense mix_linear (J = R1 = 1) is
- * left out: the fast device hands it to the reference's BLAS path, which splits
- * C into one block per thread, and OpenBLAS's kernels round a block's edge
- * differently from its interior, so those results depend on the thread count.
- */
+ * they replace (mix_linear, mix_mlp with its transposed and thread-per-slice
+ * stages, GELU, ELU, LayerNorm) runs at both counts and the whole argument
+ * buffers must match. The larger cases are big enough to open parallel regions
+ * (DMX_CPU_PARALLEL) and to cut mix_mlp into several slices. Dense mix_linear
+ * and mix_mlp (J = R1 = 1) are left out: their GEMMs go to BLAS, which the CPU
+ * GEMM splits into one block per thread, and OpenBLAS's kernels round a block's
+ * edge differently from its interior, so those results depend on the thread
+ * count. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
